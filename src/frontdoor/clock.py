@@ -173,9 +173,9 @@ def _add_working_days(cal: WorkingCalendar, day: date, n: int) -> date:
     return d
 
 
-def england_calendar(tz_name: str = "Europe/London", *, years: Iterable[int] | None = None) -> (
-    WorkingCalendar
-):
+def england_calendar(
+    tz_name: str = "Europe/London", *, years: Iterable[int] | None = None
+) -> WorkingCalendar:
     """A :class:`WorkingCalendar` with England and Wales bank holidays.
 
     ``years`` defaults to 2000-2060, wide enough for any record a monitor will see; the

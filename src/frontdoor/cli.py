@@ -1,0 +1,113 @@
+"""Command line: ``frontdoor <command>``.
+
+Thin: parse arguments, load settings, configure logging once, call one use case, print its
+result, map errors to exit codes. Exit codes: 0 success; 1 partial import (rows rejected);
+2 invalid settings, rules, arguments or a file refused whole; 3 database schema not current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from rich.console import Console
+
+from frontdoor import __version__
+from frontdoor.bootstrap import App, build_app, system_now
+from frontdoor.csvformat import FILE_NAMES, FILE_SPECS, IMPORT_ORDER
+from frontdoor.errors import ConfigError, FrontdoorError
+from frontdoor.logs import configure_logging
+from frontdoor.settings import load_settings
+
+log = structlog.get_logger()
+
+
+def parse_now(value: str) -> datetime:
+    """``--now``: ISO 8601 with an offset (``Z`` for UTC); a naive value is refused."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"--now needs a UTC offset, e.g. {value}Z or {value}+01:00"
+        )
+    return parsed.astimezone(UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = argparse.ArgumentParser(
+        prog="frontdoor",
+        description="Timeliness monitor for a children's social care front door.",
+    )
+    p.add_argument("--version", action="version", version=f"frontdoor {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("check-config", help="validate settings and rules (exit 0 valid, 2 not)")
+
+    imp = sub.add_parser("import", help="import a contract CSV file (or 'all' for a folder)")
+    imp.add_argument("kind", choices=[*IMPORT_ORDER, "all"])
+    imp.add_argument("path", type=Path, help="the CSV file; with 'all', a folder of them")
+    imp.add_argument(
+        "--report-dir", type=Path, default=None,
+        help="where rejects files go (default: next to each input file)",
+    )
+
+    sc = sub.add_parser("scan", help="evaluate every rule and list what is overdue")
+    sc.add_argument("--now", type=parse_now, default=None, help="ISO 8601 instant to replay")
+    sc.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    sc.add_argument(
+        "--incremental", action="store_true",
+        help="record new breaches since the last pass only (for schedulers)",
+    )
+
+    gen = sub.add_parser("generate", help="write synthetic contract CSV files")
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--start", type=lambda s: datetime.strptime(s, "%Y-%m-%d").date(),
+                     default=None, help="first day (YYYY-MM-DD); default: --days before today")
+    gen.add_argument("--days", type=int, default=28)
+    gen.add_argument("--contacts-per-day", type=int, default=150)
+
+    demo = sub.add_parser("demo", help="generate, import and scan four weeks of data")
+    demo.add_argument("--keep", type=Path, default=None,
+                      help="keep the demo database and files in this folder")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    err = Console(stderr=True, highlight=False)
+    try:
+        settings = load_settings()
+        configure_logging(level=settings.log_level, json=settings.log_json)
+        from frontdoor import commands
+
+        if args.command == "check-config":
+            return commands.check_config(settings, out=sys.stdout)
+        if args.command == "generate":
+            return commands.generate(args, settings, err=err)
+        if args.command == "demo":
+            return commands.demo(args, err=err)
+        app: App = build_app(settings)
+        if args.command == "migrate":
+            return commands.migrate(app)
+        if args.command == "import":
+            return commands.import_files(app, args, now=system_now(), err=err)
+        if args.command == "scan":
+            return commands.scan(app, args, now=args.now or system_now(), live=args.now is None)
+    except FrontdoorError as exc:
+        err.print(f"frontdoor: error: {exc}", markup=False)
+        return exc.exit_code
+    raise ConfigError(f"unknown command {args.command}")  # pragma: no cover
+
+
+

@@ -1,0 +1,244 @@
+"""Rule evaluation: set-based SQL that returns the findings of a rule at an instant.
+
+A finding is (a) a record of a timescale rule that is overdue and still open at ``now``, or
+(b) a strategy discussion held within the rule's lookback window that lacks a required agency.
+
+How a timescale rule is evaluated without looping over every record:
+
+1. :func:`start_threshold` turns ``now`` into a cutoff on the clock's start: every record that
+   can be overdue started before it. For clock hours and working days the cutoff is exact (the
+   due moment is monotonic in the start); for working hours it is a safe bound (working time
+   never runs faster than wall time).
+2. SQL selects the open records that started before the cutoff. "Open" is
+   ``completion IS NULL`` (served by a partial index) or ``completion > now`` (a replay of a past
+   instant, served by an index on the completion column): a completion recorded after ``now``
+   did not exist yet at ``now``.
+3. Python computes each candidate's exact due moment and keeps those with ``due < now``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, false, func, or_, select, true
+
+from frontdoor.clock import WorkingCalendar
+from frontdoor.models import (
+    Assessment,
+    Contact,
+    Referral,
+    S47Enquiry,
+    StrategyAttendance,
+    StrategyDiscussion,
+)
+from frontdoor.rules import AttendanceRule, ClockKind, RecordKind, TimescaleRule
+
+# Upper bound on the wall time that a working-hours limit can span beyond its length (long
+# bank-holiday runs, office hours). Used only to widen incremental passes for that clock.
+WORKING_HOURS_SLACK = timedelta(days=21)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule finding. ``due_at`` is None for attendance rules, ``missing_agencies`` for
+    timescale rules. Instants are aware UTC."""
+
+    rule: str
+    record_id: str
+    team_id: str
+    child_id: str
+    started_at: datetime
+    due_at: datetime | None
+    missing_agencies: tuple[str, ...] | None
+
+    def overdue_hours(self, now: datetime) -> float | None:
+        """Hours between the due moment and ``now`` (two decimals), None without a due."""
+        if self.due_at is None:
+            return None
+        return round((now - self.due_at).total_seconds() / 3600, 2)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Records that started before ``instant`` (or on or before ``day``, for date starts) may
+    be overdue at ``now``; ``exact`` says whether every one of them is."""
+
+    instant: datetime
+    day: date
+    exact: bool
+
+
+def start_threshold(rule: TimescaleRule, cal: WorkingCalendar, *, now: datetime) -> Threshold:
+    """The cutoff on the start of ``rule``'s clock for an evaluation at ``now`` (pure)."""
+    if rule.clock == ClockKind.WORKING_DAYS:
+        last = cal.latest_overdue_start_date(rule.limit, now=now)
+        return Threshold(cal.start_of_day(last + timedelta(days=1)), last, exact=True)
+    instant = now - rule.limit_delta
+    return Threshold(instant, cal.local_date(instant), exact=rule.clock == ClockKind.CLOCK_HOURS)
+
+
+def due_at(rule: TimescaleRule, cal: WorkingCalendar, start: datetime) -> datetime:
+    """The due moment of ``rule`` for a clock that started at ``start`` (pure)."""
+    if rule.clock == ClockKind.WORKING_DAYS:
+        return cal.due_working_days(start, rule.limit)
+    if rule.clock == ClockKind.WORKING_HOURS:
+        return cal.add_working_time(start, rule.limit_delta, office=rule.office)
+    return start + rule.limit_delta
+
+
+def _instant_record_queries(
+    rule: TimescaleRule, th: Threshold, *, now: datetime, lower: datetime | None,
+    ingested_since: datetime | None,
+) -> list[Select[Any]]:
+    """Queries for contacts/referrals: (id, team, child, start) of open candidates."""
+    model: Any = Contact if rule.record == RecordKind.CONTACT else Referral
+    rid = model.contact_id if model is Contact else model.referral_id
+    done = model.outcome_at if model is Contact else model.decision_at
+    cols = (rid, model.team_id, model.child_id, model.received_at)
+    before = model.received_at < th.instant
+    if lower is not None or ingested_since is not None:
+        # Incremental: crossed the cutoff since the last pass, or arrived/changed since then.
+        queries: list[Select[Any]] = []
+        if lower is not None:
+            queries.append(
+                select(*cols).where(done.is_(None), before, model.received_at >= lower)
+            )
+        if ingested_since is not None:
+            queries.append(
+                select(*cols).where(
+                    model.ingested_at >= ingested_since, before, or_(done.is_(None), done > now)
+                )
+            )
+        return queries
+    # The literal ``IS NULL`` lets both engines use the partial index on open records.
+    return [
+        select(*cols).where(done.is_(None), before),
+        select(*cols).where(done > now, before),
+    ]
+
+
+def _s47_query(rule: TimescaleRule, th: Threshold, today: date) -> Select[Any]:
+    d = StrategyDiscussion
+    s = S47Enquiry
+    return (
+        select(s.s47_id, s.team_id, s.child_id, d.held_at, s.start_date)
+        .select_from(s)
+        .outerjoin(d, d.discussion_id == s.discussion_id)  # type: ignore[arg-type]
+        .where(
+            s.start_date <= today,
+            or_(s.icpc_date.is_(None), s.icpc_date > today),  # type: ignore[union-attr]
+            or_(s.icpc_not_required.is_(None), s.icpc_not_required == false()),  # type: ignore[union-attr]
+            or_(
+                and_(d.held_at.is_not(None), d.held_at < th.instant),  # type: ignore[union-attr]
+                and_(d.held_at.is_(None), s.start_date <= th.day),  # type: ignore[union-attr]
+            ),
+        )
+    )
+
+
+def _assessment_query(th: Threshold, today: date) -> Select[Any]:
+    a = Assessment
+    r = Referral
+    return (
+        select(a.assessment_id, a.team_id, a.child_id, r.received_at)
+        .select_from(a)
+        .join(r, r.referral_id == a.referral_id)  # type: ignore[arg-type]
+        .where(
+            a.start_date <= today,
+            or_(a.authorised_date.is_(None), a.authorised_date > today),  # type: ignore[union-attr]
+            r.received_at < th.instant,
+        )
+    )
+
+
+def evaluate_timescale(
+    conn: Connection,
+    rule: TimescaleRule,
+    cal: WorkingCalendar,
+    *,
+    now: datetime,
+    lower: datetime | None = None,
+    ingested_since: datetime | None = None,
+) -> list[Finding]:
+    """Findings of a timescale rule at ``now``, unsorted.
+
+    With ``lower`` and/or ``ingested_since`` (contacts and referrals only) the evaluation is
+    incremental: only records that started in ``[lower, cutoff)`` or were ingested since
+    ``ingested_since`` are considered.
+    """
+    th = start_threshold(rule, cal, now=now)
+    today = cal.local_date(now)
+    rows: Iterable[Sequence[Any]]
+    if rule.record in (RecordKind.CONTACT, RecordKind.REFERRAL):
+        queries = _instant_record_queries(
+            rule, th, now=now, lower=lower, ingested_since=ingested_since
+        )
+        rows = [row for q in queries for row in conn.execute(q)]
+    elif rule.record == RecordKind.S47_ENQUIRY:
+        rows = (
+            (sid, team, child, held if held is not None else cal.start_of_day(start))
+            for sid, team, child, held, start in conn.execute(_s47_query(rule, th, today))
+        )
+    else:
+        rows = conn.execute(_assessment_query(th, today))
+    out: dict[str, Finding] = {}
+    rid = rule.id
+    for record_id, team_id, child_id, started in rows:
+        due = due_at(rule, cal, started)
+        if due < now:
+            out[record_id] = Finding(rid, record_id, team_id, child_id, started, due, None)
+    return list(out.values())
+
+
+def evaluate_attendance(conn: Connection, rule: AttendanceRule, *, now: datetime) -> list[Finding]:
+    """Strategy discussions with ``now - lookback <= held_at <= now`` that lack a required
+    agency with ``attended = Y``.
+
+    The window is bounded and the agency check is a correlated count on the attendance
+    primary key: the fastest shape on both engines (stack-notes.md §8.4). Per-agency detail is
+    fetched only for the flagged discussions.
+    """
+    d = StrategyDiscussion
+    a = StrategyAttendance
+    required = list(rule.required_agencies)
+    attended = (
+        select(func.count())
+        .where(
+            a.discussion_id == d.discussion_id,
+            a.attended == true(),
+            a.agency.in_(required),  # type: ignore[attr-defined]
+        )
+        .scalar_subquery()
+    )
+    lo = now - timedelta(days=rule.lookback_days)
+    flagged = conn.execute(
+        select(d.discussion_id, d.team_id, d.child_id, d.held_at)
+        .where(d.held_at >= lo, d.held_at <= now, attended < len(required))
+        .order_by(d.held_at, d.discussion_id)
+    ).all()
+    present: dict[str, set[str]] = {}
+    ids = [row[0] for row in flagged]
+    for i in range(0, len(ids), 1000):
+        for did, agency in conn.execute(
+            select(a.discussion_id, a.agency).where(
+                a.discussion_id.in_(ids[i : i + 1000]),  # type: ignore[attr-defined]
+                a.attended == true(),
+                a.agency.in_(required),  # type: ignore[attr-defined]
+            )
+        ):
+            present.setdefault(did, set()).add(agency)
+    return [
+        Finding(
+            rule.id, did, team, child, held, None,
+            tuple(sorted(set(required) - present.get(did, set()))),
+        )
+        for did, team, child, held in flagged
+    ]
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings sorted by rule id then record id (the ``scan --json`` order)."""
+    return sorted(findings, key=lambda f: (f.rule, f.record_id))

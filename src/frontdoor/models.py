@@ -1,0 +1,212 @@
+"""Database tables (SQLModel).
+
+Source records mirror the CSV files of ``data-contract.md`` one to one, keyed by the source
+system's stable id. Every instant is an aware UTC datetime (:class:`UtcDateTime`); dates that
+the contract defines as dates (``start_date``, ``icpc_date``, ``authorised_date``) stay dates.
+``ingested_at`` is when frontdoor last inserted or changed the row: the incremental scan uses it
+to catch records that arrive late.
+
+The monitor's own state is :class:`Breach` (one row per rule and record, written once when the
+breach is first detected) and :class:`ScanState` (the cutoff of the last incremental pass).
+
+No ``from __future__ import annotations`` here: it breaks SQLModel (stack-notes.md §7).
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from frontdoor.dbtypes import UtcDateTime
+
+
+def _utc(*, nullable: bool, index: bool = False) -> Column[datetime]:
+    return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+class Team(SQLModel, table=True):
+    """A team and who receives its escalations."""
+
+    __tablename__ = "team"
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    team_name: str = Field(max_length=200)
+    manager_name: str = Field(max_length=200)
+    manager_email: str = Field(max_length=320)
+    service_manager_name: str = Field(max_length=200)
+    service_manager_email: str = Field(max_length=320)
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Contact(SQLModel, table=True):
+    """A contact received at the front door. ``outcome_at`` NULL means no recorded outcome."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        # Partial index on open contacts: the live scan's query repeats this predicate
+        # literally so both engines can use it (stack-notes.md §8.1).
+        Index(
+            "ix_contact_open",
+            "received_at",
+            postgresql_where=text("outcome_at IS NULL"),
+            sqlite_where=text("outcome_at IS NULL"),
+        ),
+        Index("ix_contact_outcome_at", "outcome_at"),
+        Index("ix_contact_ingested_at", "ingested_at"),
+    )
+
+    contact_id: str = Field(primary_key=True, max_length=64)
+    child_id: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=_utc(nullable=False))
+    team_id: str = Field(max_length=64)
+    source: str | None = Field(default=None, max_length=8)
+    worker_id: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=100)
+    outcome_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Referral(SQLModel, table=True):
+    """A referral. ``decision_at`` NULL means no recorded decision."""
+
+    __tablename__ = "referral"
+    __table_args__ = (
+        Index(
+            "ix_referral_open",
+            "received_at",
+            postgresql_where=text("decision_at IS NULL"),
+            sqlite_where=text("decision_at IS NULL"),
+        ),
+        Index("ix_referral_decision_at", "decision_at"),
+        Index("ix_referral_ingested_at", "ingested_at"),
+        Index("ix_referral_child_received", "child_id", "received_at"),
+    )
+
+    referral_id: str = Field(primary_key=True, max_length=64)
+    child_id: str = Field(max_length=64)
+    received_at: datetime = Field(sa_column=_utc(nullable=False))
+    team_id: str = Field(max_length=64)
+    contact_id: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=8)
+    decision: str | None = Field(default=None, max_length=100)
+    decision_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class StrategyDiscussion(SQLModel, table=True):
+    """A strategy discussion (multi-agency meeting)."""
+
+    __tablename__ = "strategy_discussion"
+    __table_args__ = (Index("ix_strategy_discussion_held_at", "held_at"),)
+
+    discussion_id: str = Field(primary_key=True, max_length=64)
+    child_id: str = Field(max_length=64)
+    held_at: datetime = Field(sa_column=_utc(nullable=False))
+    team_id: str = Field(max_length=64)
+    referral_id: str | None = Field(default=None, max_length=64)
+    s47_initiated: bool | None = Field(default=None)
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class StrategyAttendance(SQLModel, table=True):
+    """One agency's participation in one discussion. No row = did not take part."""
+
+    __tablename__ = "strategy_attendance"
+
+    discussion_id: str = Field(primary_key=True, max_length=64)
+    agency: str = Field(primary_key=True, max_length=32)
+    attended: bool
+    role: str | None = Field(default=None, max_length=200)
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class S47Enquiry(SQLModel, table=True):
+    """A Section 47 enquiry; the ICPC clock starts at its initiating discussion."""
+
+    __tablename__ = "s47_enquiry"
+    __table_args__ = (
+        Index(
+            "ix_s47_enquiry_open",
+            "start_date",
+            postgresql_where=text("icpc_date IS NULL"),
+            sqlite_where=text("icpc_date IS NULL"),
+        ),
+        Index("ix_s47_enquiry_icpc_date", "icpc_date"),
+        Index("ix_s47_enquiry_discussion_id", "discussion_id"),
+        Index("ix_s47_enquiry_ingested_at", "ingested_at"),
+    )
+
+    s47_id: str = Field(primary_key=True, max_length=64)
+    child_id: str = Field(max_length=64)
+    team_id: str = Field(max_length=64)
+    discussion_id: str | None = Field(default=None, max_length=64)
+    start_date: date
+    icpc_date: date | None = Field(default=None)
+    icpc_not_required: bool | None = Field(default=None)
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Assessment(SQLModel, table=True):
+    """A statutory assessment; its clock starts at the linked referral."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        Index(
+            "ix_assessment_open",
+            "start_date",
+            postgresql_where=text("authorised_date IS NULL"),
+            sqlite_where=text("authorised_date IS NULL"),
+        ),
+        Index("ix_assessment_authorised_date", "authorised_date"),
+        Index("ix_assessment_referral_id", "referral_id"),
+        Index("ix_assessment_ingested_at", "ingested_at"),
+    )
+
+    assessment_id: str = Field(primary_key=True, max_length=64)
+    child_id: str = Field(max_length=64)
+    team_id: str = Field(max_length=64)
+    referral_id: str = Field(max_length=64)
+    start_date: date
+    authorised_date: date | None = Field(default=None)
+    ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Breach(SQLModel, table=True):
+    """A rule breach, recorded once when a scan at the current time first detects it.
+
+    ``due_at`` is NULL for attendance rules; ``missing_agencies`` (comma separated, sorted) is
+    NULL for time rules. ``resolved_at`` is when a later pass first saw the record closed.
+    """
+
+    __tablename__ = "breach"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "record_id", name="uq_breach_rule_record"),
+        Index("ix_breach_first_detected_at", "first_detected_at"),
+        Index(
+            "ix_breach_unresolved",
+            "rule_id",
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=64)
+    record_id: str = Field(max_length=64)
+    team_id: str = Field(max_length=64)
+    child_id: str = Field(max_length=64)
+    started_at: datetime = Field(sa_column=_utc(nullable=False))
+    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    missing_agencies: str | None = Field(default=None, max_length=200)
+    first_detected_at: datetime = Field(sa_column=_utc(nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class ScanState(SQLModel, table=True):
+    """Per rule: the cutoff the last incremental pass reached, and when it ran."""
+
+    __tablename__ = "scan_state"
+
+    rule_id: str = Field(primary_key=True, max_length=64)
+    cutoff: datetime = Field(sa_column=_utc(nullable=False))
+    ran_at: datetime = Field(sa_column=_utc(nullable=False))
