@@ -94,7 +94,9 @@ class WorkingCalendar:
 
     # -- instants ---------------------------------------------------------------------------
     def local_date(self, instant: datetime) -> date:
-        """The local calendar date of an aware instant."""
+        """The local calendar date of an aware instant (a naive one raises ``ValueError``)."""
+        if instant.tzinfo is None:
+            raise ValueError("expected an aware datetime")
         return instant.astimezone(self.tz).date()
 
     def start_of_day(self, day: date) -> datetime:

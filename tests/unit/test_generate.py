@@ -239,3 +239,16 @@ def test_progress_is_reported_and_bad_arguments_rejected(tmp_path: Path) -> None
                          as_of=datetime(2026, 3, 17), calendar=CAL)  # fmt: skip
     with pytest.raises(ValueError, match=">= 0"):
         generate_dataset(tmp_path, seed=1, start=START, days=-1, contacts_per_day=1)
+
+
+@pytest.mark.parametrize("change", [date(2026, 3, 29), date(2026, 10, 25)])
+def test_dst_change_days_keep_local_dates_and_offsets(tmp_path: Path, change: date) -> None:
+    s = generate_dataset(tmp_path, seed=2, start=change - timedelta(days=1), days=3,
+                         contacts_per_day=400, calendar=CAL)  # fmt: skip
+    check_export(s)
+    on_the_day = [dt(c["received_at"]) for c in read(s, "contacts")
+                  if dt(c["received_at"]).astimezone(LONDON).date() == change]  # fmt: skip
+    assert len(on_the_day) > 50
+    assert {t.utcoffset() for t in on_the_day} == {timedelta(0), timedelta(hours=1)}
+    days = {dt(c["received_at"]).astimezone(LONDON).date() for c in read(s, "contacts")}
+    assert days == {change - timedelta(days=1), change, change + timedelta(days=1)}
