@@ -148,6 +148,8 @@ class WorkingCalendar:
         """
         if amount <= timedelta(0):
             raise ValueError("amount must be positive")
+        if start.tzinfo is None:
+            raise ValueError("expected an aware datetime")
         remaining = amount
         cursor = start.astimezone(UTC)
         day = self.local_date(cursor)

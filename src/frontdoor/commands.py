@@ -30,6 +30,14 @@ from frontdoor.settings import Settings
 log = structlog.get_logger()
 
 
+def stdout_console() -> Console:
+    """A console for command output; wide when piped so ids and rule names are never cut."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    return console
+
+
 def check_config(settings: Settings, *, out: TextIO) -> int:
     """Validate settings (already loaded) and every rule file; print what was checked."""
     rules = load_rules(settings.rules_dir)
@@ -129,9 +137,9 @@ def print_scan(app: App, result_now: datetime, findings: list, rules: list,  # t
     out.print(f"Scan at {format_local(result_now, tz)}: {len(findings)} finding(s)")
     table = count_table(findings, rules)
     t = Table(title="Open overdue items by team and rule", title_justify="left")
-    t.add_column("team")
+    t.add_column("team", no_wrap=True)
     for rule_id in table.rules:
-        t.add_column(rule_id, justify="right")
+        t.add_column(rule_id, justify="right", no_wrap=True)
     t.add_column("total", justify="right")
     for team, cells, total in table.rows:
         t.add_row(team, *(str(c) for c in cells), str(total))
@@ -142,7 +150,7 @@ def print_scan(app: App, result_now: datetime, findings: list, rules: list,  # t
     if oldest:
         o = Table(title="Oldest open overdue items", title_justify="left")
         for col in ("rule", "record", "team", "child", "started", "due", "overdue by"):
-            o.add_column(col)
+            o.add_column(col, no_wrap=True)
         for f in oldest:
             assert f.due_at is not None
             o.add_row(f.rule, f.record_id, f.team_id, f.child_id, format_local(f.started_at, tz),
@@ -153,13 +161,14 @@ def print_scan(app: App, result_now: datetime, findings: list, rules: list,  # t
         m = Table(title="Strategy discussions missing a required agency (most recent first)",
                   title_justify="left")
         for col in ("discussion", "team", "child", "held", "missing"):
-            m.add_column(col)
+            m.add_column(col, no_wrap=True)
         for f in sorted(missing, key=lambda f: f.started_at, reverse=True)[:10]:
             m.add_row(f.record_id, f.team_id, f.child_id, format_local(f.started_at, tz),
                       ", ".join(f.missing_agencies or ()))
         out.print(m)
+    out.print("Rules:")
     for rule in rules:
-        out.print(f"  rule {rule.summary()}", markup=False, highlight=False)
+        out.print(f"  {rule.summary()}", markup=False, highlight=False, soft_wrap=True)
 
 
 def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> int:
@@ -183,7 +192,7 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
         json.dump(scan_document(result.now, result.findings), sys.stdout)
         sys.stdout.write("\n")
         return 0
-    out = Console(highlight=False)
+    out = stdout_console()
     print_scan(app, result.now, result.findings, result.rules, out)
     if live:
         out.print(f"Recorded {result.new_breaches} new breach(es); "

@@ -85,9 +85,14 @@ def record_breaches(conn: Connection, findings: Sequence[Finding], *, now: datet
         for f in findings
     ]
     for i in range(0, len(rows), 2000):
-        stmt = insert(table).on_conflict_do_nothing(index_elements=["rule_id", "record_id"])
-        result = conn.execute(stmt, rows[i : i + 2000])
-        new += max(result.rowcount, 0)
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["rule_id", "record_id"])
+            .returning(table.c.id)
+        )
+        # RETURNING counts the rows really inserted on every engine (executemany rowcount
+        # is not reliable across drivers).
+        new += len(conn.execute(stmt, rows[i : i + 2000]).all())
     return new
 
 
@@ -238,7 +243,12 @@ def run_incremental_scan(
     started = time.perf_counter()
     out = IncrementalResult(now=now)
     with engine.begin() as conn:
-        states = {s.rule_id: s for s in conn.execute(select(ScanState)).scalars()}
+        states = {
+            row.rule_id: row
+            for row in conn.execute(
+                select(ScanState.rule_id, ScanState.cutoff, ScanState.ran_at)
+            )
+        }
         for rule in (r for r in rules if r.enabled):
             state = states.get(rule.id)
             if isinstance(rule, AttendanceRule):

@@ -1,0 +1,101 @@
+"""``frontdoor demo``: the whole monitor on four weeks of synthetic data, from nothing.
+
+Creates a throwaway SQLite database, generates four weeks of contract CSV files ending at the
+current time, imports them with the real importer, runs a live scan (which records breaches)
+and prints what a team manager needs to see. Nothing outside the demo folder is touched: the
+configured database is not used.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from frontdoor import db
+from frontdoor.bootstrap import App, system_now
+from frontdoor.commands import import_one, print_scan, stdout_console
+from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER
+from frontdoor.generate import generate_dataset
+from frontdoor.scan import run_scan
+from frontdoor.scanview import format_local, format_overdue
+from frontdoor.settings import load_settings
+
+DEMO_DAYS = 28
+DEMO_CONTACTS_PER_WORKING_DAY = 150
+
+
+def run_demo(*, keep: Path | None, err: Console) -> int:
+    """Run the demo in ``keep`` (kept afterwards) or in a temporary folder (removed)."""
+    folder = keep or Path(tempfile.mkdtemp(prefix="frontdoor-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(folder, err=err)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(folder: Path, *, err: Console) -> int:
+    from frontdoor.bootstrap import build_app
+
+    out = stdout_console()
+    db_path = folder / "demo.sqlite3"
+    db_path.unlink(missing_ok=True)
+    settings = load_settings(data_dir=folder, database_url=f"sqlite:///{db_path.as_posix()}")
+    app: App = build_app(settings)
+    now = system_now()
+    today = now.astimezone(settings.zone).date()
+
+    out.rule("frontdoor demo")
+    out.print(f"1. Throwaway SQLite database: {db_path}")
+    db.migrate(app.engine)
+
+    csv_dir = folder / "csv"
+    start = today - timedelta(days=DEMO_DAYS - 1)
+    summary = generate_dataset(
+        csv_dir, seed=2026, start=start, days=DEMO_DAYS,
+        contacts_per_day=DEMO_CONTACTS_PER_WORKING_DAY, as_of=now, calendar=app.calendar,
+    )
+    out.print(
+        f"2. Generated {DEMO_DAYS} days of synthetic data ({start} to {today}, export taken "
+        f"{format_local(now, settings.zone)}): "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items())
+    )
+    out.print("3. Imported with `frontdoor import`:")
+    for kind in IMPORT_ORDER:
+        import_one(app, kind, csv_dir / FILE_NAMES[kind], now=now, report_dir=None, err=err)
+
+    result = run_scan(app.engine, app.rules, app.calendar, now=now, record=True)
+    out.print(f"4. Live scan recorded {result.new_breaches} breach(es) "
+              f"in {result.duration_ms:.0f} ms.\n")
+    print_scan(app, now, result.findings, result.rules, out)
+
+    out.print("\nWhat each team manager would see first:")
+    by_team: dict[str, list[str]] = {}
+    for f in result.findings:
+        by_team.setdefault(f.team_id, []).append(f.rule)
+    for team in sorted(by_team):
+        items = by_team[team]
+        parts = [f"{items.count(r.id)} {r.id}" for r in result.rules if items.count(r.id)]
+        oldest = min(
+            (f for f in result.findings if f.team_id == team and f.due_at is not None),
+            key=lambda f: f.due_at,  # type: ignore[arg-type, return-value]
+            default=None,
+        )
+        tail = ""
+        if oldest is not None:
+            tail = (f"; oldest {oldest.record_id} overdue by "
+                    f"{format_overdue(oldest.overdue_hours(now) or 0)}")
+        out.print(f"  {team}: " + ", ".join(parts) + tail)
+    out.print(
+        f"\nDatabase: {db_path}. To keep it and replay any instant, run "
+        "`frontdoor demo --keep DIR`, then e.g.\n"
+        f"  FRONTDOOR_DATABASE_URL=sqlite:///DIR/demo.sqlite3 frontdoor scan --now "
+        f"{(now - timedelta(days=7)).replace(microsecond=0).isoformat()} --json",
+        soft_wrap=True,
+    )
+    return 0
