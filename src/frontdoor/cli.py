@@ -8,7 +8,6 @@ result, map errors to exit codes. Exit codes: 0 success; 1 partial import (rows 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from rich.console import Console
 
 from frontdoor import __version__
 from frontdoor.bootstrap import App, build_app, system_now
-from frontdoor.csvformat import FILE_NAMES, FILE_SPECS, IMPORT_ORDER
+from frontdoor.csvformat import IMPORT_ORDER
 from frontdoor.errors import ConfigError, FrontdoorError
 from frontdoor.logs import configure_logging
 from frontdoor.settings import load_settings
@@ -56,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=[*IMPORT_ORDER, "all"])
     imp.add_argument("path", type=Path, help="the CSV file; with 'all', a folder of them")
     imp.add_argument(
-        "--report-dir", type=Path, default=None,
+        "--report-dir",
+        type=Path,
+        default=None,
         help="where rejects files go (default: next to each input file)",
     )
 
@@ -64,21 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--now", type=parse_now, default=None, help="ISO 8601 instant to replay")
     sc.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     sc.add_argument(
-        "--incremental", action="store_true",
+        "--incremental",
+        action="store_true",
         help="record new breaches since the last pass only (for schedulers)",
     )
 
     gen = sub.add_parser("generate", help="write synthetic contract CSV files")
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--seed", type=int, default=1)
-    gen.add_argument("--start", type=lambda s: datetime.strptime(s, "%Y-%m-%d").date(),
-                     default=None, help="first day (YYYY-MM-DD); default: --days before today")
+    gen.add_argument(
+        "--start",
+        type=lambda s: datetime.strptime(s, "%Y-%m-%d").date(),
+        default=None,
+        help="first day (YYYY-MM-DD); default: --days before today",
+    )
     gen.add_argument("--days", type=int, default=28)
     gen.add_argument("--contacts-per-day", type=int, default=150)
 
     demo = sub.add_parser("demo", help="generate, import and scan four weeks of data")
-    demo.add_argument("--keep", type=Path, default=None,
-                      help="keep the demo database and files in this folder")
+    demo.add_argument(
+        "--keep", type=Path, default=None, help="keep the demo database and files in this folder"
+    )
     return p
 
 
@@ -108,6 +115,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"frontdoor: error: {exc}", markup=False)
         return exc.exit_code
     raise ConfigError(f"unknown command {args.command}")  # pragma: no cover
-
-
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -21,8 +22,9 @@ from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER, ParseContext
 from frontdoor.errors import FileRefused, FrontdoorError
+from frontdoor.evaluate import Finding
 from frontdoor.importer import ImportSummary, import_csv, load_team_ids, write_rejects
-from frontdoor.rules import load_rules
+from frontdoor.rules import AttendanceRule, TimescaleRule, load_rules
 from frontdoor.scan import run_incremental_scan, run_scan
 from frontdoor.scanview import count_table, format_local, format_overdue, oldest_open, scan_document
 from frontdoor.settings import Settings
@@ -41,8 +43,10 @@ def stdout_console() -> Console:
 def check_config(settings: Settings, *, out: TextIO) -> int:
     """Validate settings (already loaded) and every rule file; print what was checked."""
     rules = load_rules(settings.rules_dir)
-    out.write(f"settings: OK (database {settings.effective_database_url}, "
-              f"time zone {settings.timezone})\n")
+    out.write(
+        f"settings: OK (database {settings.effective_database_url}, "
+        f"time zone {settings.timezone})\n"
+    )
     out.write(f"rules: OK, {len(rules)} rule(s) in {settings.rules_dir}\n")
     for rule in rules:
         state = "" if rule.enabled else " [disabled]"
@@ -65,8 +69,12 @@ def _progress(err: Console) -> Progress | None:
     if not err.is_terminal:
         return None
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     )
 
 
@@ -77,13 +85,23 @@ def import_one(
     ctx = ParseContext(tz=app.settings.zone, team_ids=load_team_ids(app.engine))
     bar = _progress(err)
     if bar is None:
-        summary = import_csv(app.engine, kind, path, ctx=ctx, ingested_at=now,
-                             batch_size=app.settings.import_batch_size)
+        summary = import_csv(
+            app.engine,
+            kind,
+            path,
+            ctx=ctx,
+            ingested_at=now,
+            batch_size=app.settings.import_batch_size,
+        )
     else:
         with bar:
             task = bar.add_task(path.name, total=path.stat().st_size)
             summary = import_csv(
-                app.engine, kind, path, ctx=ctx, ingested_at=now,
+                app.engine,
+                kind,
+                path,
+                ctx=ctx,
+                ingested_at=now,
                 batch_size=app.settings.import_batch_size,
                 progress=lambda done: bar.update(task, completed=done),
             )
@@ -98,8 +116,13 @@ def import_one(
             err.print(f"  ... and {len(summary.rejects) - 10} more", markup=False)
         err.print(f"  rejected rows are listed in {rejects_path}", markup=False)
     log.info(
-        "import_finished", kind=kind, file=path.name, read=summary.read,
-        inserted=summary.inserted, updated=summary.updated, unchanged=summary.unchanged,
+        "import_finished",
+        kind=kind,
+        file=path.name,
+        read=summary.read,
+        inserted=summary.inserted,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
         rejected=summary.rejected,
     )
     return summary
@@ -109,8 +132,9 @@ def import_files(app: App, args: argparse.Namespace, *, now: datetime, err: Cons
     """``frontdoor import KIND PATH`` or ``import all DIR``; 1 when any row was rejected."""
     db.require_current_schema(app.engine)
     if args.kind != "all":
-        summary = import_one(app, args.kind, args.path, now=now, report_dir=args.report_dir,
-                             err=err)
+        summary = import_one(
+            app, args.kind, args.path, now=now, report_dir=args.report_dir, err=err
+        )
         return 1 if summary.partial else 0
     folder: Path = args.path
     if not folder.is_dir():
@@ -123,15 +147,19 @@ def import_files(app: App, args: argparse.Namespace, *, now: datetime, err: Cons
             err.print(f"skipped {kind}: {path} not found", markup=False)
             continue
         found += 1
-        partial |= import_one(app, kind, path, now=now, report_dir=args.report_dir,
-                              err=err).partial
+        partial |= import_one(app, kind, path, now=now, report_dir=args.report_dir, err=err).partial
     if not found:
         raise FileRefused(f"{folder}: none of {', '.join(FILE_NAMES.values())} found")
     return 1 if partial else 0
 
 
-def print_scan(app: App, result_now: datetime, findings: list, rules: list,  # type: ignore[type-arg]
-               out: Console) -> None:
+def print_scan(
+    app: App,
+    result_now: datetime,
+    findings: Sequence[Finding],
+    rules: Sequence[TimescaleRule | AttendanceRule],
+    out: Console,
+) -> None:
     """The human scan report: counts by team and rule, then the oldest open items."""
     tz = app.settings.zone
     out.print(f"Scan at {format_local(result_now, tz)}: {len(findings)} finding(s)")
@@ -153,18 +181,32 @@ def print_scan(app: App, result_now: datetime, findings: list, rules: list,  # t
             o.add_column(col, no_wrap=True)
         for f in oldest:
             assert f.due_at is not None
-            o.add_row(f.rule, f.record_id, f.team_id, f.child_id, format_local(f.started_at, tz),
-                      format_local(f.due_at, tz), format_overdue(f.overdue_hours(result_now) or 0))
+            o.add_row(
+                f.rule,
+                f.record_id,
+                f.team_id,
+                f.child_id,
+                format_local(f.started_at, tz),
+                format_local(f.due_at, tz),
+                format_overdue(f.overdue_hours(result_now) or 0),
+            )
         out.print(o)
     missing = [f for f in findings if f.missing_agencies]
     if missing:
-        m = Table(title="Strategy discussions missing a required agency (most recent first)",
-                  title_justify="left")
+        m = Table(
+            title="Strategy discussions missing a required agency (most recent first)",
+            title_justify="left",
+        )
         for col in ("discussion", "team", "child", "held", "missing"):
             m.add_column(col, no_wrap=True)
         for f in sorted(missing, key=lambda f: f.started_at, reverse=True)[:10]:
-            m.add_row(f.record_id, f.team_id, f.child_id, format_local(f.started_at, tz),
-                      ", ".join(f.missing_agencies or ()))
+            m.add_row(
+                f.record_id,
+                f.team_id,
+                f.child_id,
+                format_local(f.started_at, tz),
+                ", ".join(f.missing_agencies or ()),
+            )
         out.print(m)
     out.print("Rules:")
     for rule in rules:
@@ -178,16 +220,28 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
         if not live:
             raise FrontdoorError("--incremental records breaches, so it cannot take --now")
         inc = run_incremental_scan(app.engine, app.rules, app.calendar, now=now)
-        log.info("incremental_scan_finished", new_breaches=inc.new_breaches,
-                 resolved_breaches=inc.resolved_breaches, full_rules=inc.full_rules,
-                 duration_ms=round(inc.duration_ms, 1))
-        print(f"incremental pass: {inc.new_breaches} new breach(es), "
-              f"{inc.resolved_breaches} resolved, {inc.duration_ms:.0f} ms")
+        log.info(
+            "incremental_scan_finished",
+            new_breaches=inc.new_breaches,
+            resolved_breaches=inc.resolved_breaches,
+            full_rules=inc.full_rules,
+            duration_ms=round(inc.duration_ms, 1),
+        )
+        print(
+            f"incremental pass: {inc.new_breaches} new breach(es), "
+            f"{inc.resolved_breaches} resolved, {inc.duration_ms:.0f} ms"
+        )
         return 0
     result = run_scan(app.engine, app.rules, app.calendar, now=now, record=live)
-    log.info("scan_finished", findings=len(result.findings), per_rule=result.per_rule,
-             new_breaches=result.new_breaches, resolved_breaches=result.resolved_breaches,
-             recorded=live, duration_ms=round(result.duration_ms, 1))
+    log.info(
+        "scan_finished",
+        findings=len(result.findings),
+        per_rule=result.per_rule,
+        new_breaches=result.new_breaches,
+        resolved_breaches=result.resolved_breaches,
+        recorded=live,
+        duration_ms=round(result.duration_ms, 1),
+    )
     if args.json:
         json.dump(scan_document(result.now, result.findings), sys.stdout)
         sys.stdout.write("\n")
@@ -195,8 +249,10 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
     out = stdout_console()
     print_scan(app, result.now, result.findings, result.rules, out)
     if live:
-        out.print(f"Recorded {result.new_breaches} new breach(es); "
-                  f"{result.resolved_breaches} resolved since the last scan.")
+        out.print(
+            f"Recorded {result.new_breaches} new breach(es); "
+            f"{result.resolved_breaches} resolved since the last scan."
+        )
     return 0
 
 
@@ -206,11 +262,16 @@ def generate(args: argparse.Namespace, settings: Settings, *, err: Console) -> i
     from frontdoor.clock import england_calendar
     from frontdoor.generate import generate_dataset
 
-    start = args.start or (system_now().astimezone(settings.zone).date()
-                           - timedelta(days=args.days))
+    start = args.start or (
+        system_now().astimezone(settings.zone).date() - timedelta(days=args.days)
+    )
     summary = generate_dataset(
-        args.out, seed=args.seed, start=start, days=args.days,
-        contacts_per_day=args.contacts_per_day, calendar=england_calendar(settings.timezone),
+        args.out,
+        seed=args.seed,
+        start=start,
+        days=args.days,
+        contacts_per_day=args.contacts_per_day,
+        calendar=england_calendar(settings.timezone),
     )
     print(f"wrote synthetic data to {args.out}: {summary}")
     del err

@@ -121,7 +121,9 @@ def parse_agency(raw: str, _ctx: ParseContext) -> str:
     """One of the contract's agencies."""
     s = raw.strip().lower()
     if s not in AGENCIES:
-        raise ValueError(f"unknown agency {_quote(raw.strip())}: expected one of {', '.join(AGENCIES)}")
+        raise ValueError(
+            f"unknown agency {_quote(raw.strip())}: expected one of {', '.join(AGENCIES)}"
+        )
     return s
 
 
@@ -324,8 +326,7 @@ def _specs() -> dict[str, FileSpec]:
         ),
     )
     return {
-        s.kind: s
-        for s in (teams, contacts, referrals, discussions, attendance, s47, assessments)
+        s.kind: s for s in (teams, contacts, referrals, discussions, attendance, s47, assessments)
     }
 
 

@@ -57,8 +57,13 @@ def _run(folder: Path, *, err: Console) -> int:
     csv_dir = folder / "csv"
     start = today - timedelta(days=DEMO_DAYS - 1)
     summary = generate_dataset(
-        csv_dir, seed=2026, start=start, days=DEMO_DAYS,
-        contacts_per_day=DEMO_CONTACTS_PER_WORKING_DAY, as_of=now, calendar=app.calendar,
+        csv_dir,
+        seed=2026,
+        start=start,
+        days=DEMO_DAYS,
+        contacts_per_day=DEMO_CONTACTS_PER_WORKING_DAY,
+        as_of=now,
+        calendar=app.calendar,
     )
     out.print(
         f"2. Generated {DEMO_DAYS} days of synthetic data ({start} to {today}, export taken "
@@ -70,8 +75,9 @@ def _run(folder: Path, *, err: Console) -> int:
         import_one(app, kind, csv_dir / FILE_NAMES[kind], now=now, report_dir=None, err=err)
 
     result = run_scan(app.engine, app.rules, app.calendar, now=now, record=True)
-    out.print(f"4. Live scan recorded {result.new_breaches} breach(es) "
-              f"in {result.duration_ms:.0f} ms.\n")
+    out.print(
+        f"4. Live scan recorded {result.new_breaches} breach(es) in {result.duration_ms:.0f} ms.\n"
+    )
     print_scan(app, now, result.findings, result.rules, out)
 
     out.print("\nWhat each team manager would see first:")
@@ -88,8 +94,10 @@ def _run(folder: Path, *, err: Console) -> int:
         )
         tail = ""
         if oldest is not None:
-            tail = (f"; oldest {oldest.record_id} overdue by "
-                    f"{format_overdue(oldest.overdue_hours(now) or 0)}")
+            tail = (
+                f"; oldest {oldest.record_id} overdue by "
+                f"{format_overdue(oldest.overdue_hours(now) or 0)}"
+            )
         out.print(f"  {team}: " + ", ".join(parts) + tail)
     out.print(
         f"\nDatabase: {db_path}. To keep it and replay any instant, run "

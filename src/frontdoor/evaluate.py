@@ -33,8 +33,9 @@ from frontdoor.models import (
     S47Enquiry,
     StrategyAttendance,
     StrategyDiscussion,
+    table_of,
 )
-from frontdoor.rules import AttendanceRule, ClockKind, RecordKind, TimescaleRule
+from frontdoor.rules import AttendanceRule, TimescaleRule
 
 # Upper bound on the wall time that a working-hours limit can span beyond its length (long
 # bank-holiday runs, office hours). Used only to widen incremental passes for that clock.
@@ -73,43 +74,48 @@ class Threshold:
 
 def start_threshold(rule: TimescaleRule, cal: WorkingCalendar, *, now: datetime) -> Threshold:
     """The cutoff on the start of ``rule``'s clock for an evaluation at ``now`` (pure)."""
-    if rule.clock == ClockKind.WORKING_DAYS:
+    if rule.clock == "working-days":
         last = cal.latest_overdue_start_date(rule.limit, now=now)
         return Threshold(cal.start_of_day(last + timedelta(days=1)), last, exact=True)
     instant = now - rule.limit_delta
-    return Threshold(instant, cal.local_date(instant), exact=rule.clock == ClockKind.CLOCK_HOURS)
+    return Threshold(instant, cal.local_date(instant), exact=rule.clock == "clock-hours")
 
 
 def due_at(rule: TimescaleRule, cal: WorkingCalendar, start: datetime) -> datetime:
     """The due moment of ``rule`` for a clock that started at ``start`` (pure)."""
-    if rule.clock == ClockKind.WORKING_DAYS:
+    if rule.clock == "working-days":
         return cal.due_working_days(start, rule.limit)
-    if rule.clock == ClockKind.WORKING_HOURS:
+    if rule.clock == "working-hours":
         return cal.add_working_time(start, rule.limit_delta, office=rule.office)
     return start + rule.limit_delta
 
 
 def _instant_record_queries(
-    rule: TimescaleRule, th: Threshold, *, now: datetime, lower: datetime | None,
+    rule: TimescaleRule,
+    th: Threshold,
+    *,
+    now: datetime,
+    lower: datetime | None,
     ingested_since: datetime | None,
 ) -> list[Select[Any]]:
     """Queries for contacts/referrals: (id, team, child, start) of open candidates."""
-    model: Any = Contact if rule.record == RecordKind.CONTACT else Referral
-    rid = model.contact_id if model is Contact else model.referral_id
-    done = model.outcome_at if model is Contact else model.decision_at
-    cols = (rid, model.team_id, model.child_id, model.received_at)
-    before = model.received_at < th.instant
+    if rule.record == "contact":
+        c = table_of(Contact).c
+        rid, done = c.contact_id, c.outcome_at
+    else:
+        c = table_of(Referral).c
+        rid, done = c.referral_id, c.decision_at
+    cols = (rid, c.team_id, c.child_id, c.received_at)
+    before = c.received_at < th.instant
     if lower is not None or ingested_since is not None:
         # Incremental: crossed the cutoff since the last pass, or arrived/changed since then.
         queries: list[Select[Any]] = []
         if lower is not None:
-            queries.append(
-                select(*cols).where(done.is_(None), before, model.received_at >= lower)
-            )
+            queries.append(select(*cols).where(done.is_(None), before, c.received_at >= lower))
         if ingested_since is not None:
             queries.append(
                 select(*cols).where(
-                    model.ingested_at >= ingested_since, before, or_(done.is_(None), done > now)
+                    c.ingested_at >= ingested_since, before, or_(done.is_(None), done > now)
                 )
             )
         return queries
@@ -120,35 +126,39 @@ def _instant_record_queries(
     ]
 
 
-def _s47_query(rule: TimescaleRule, th: Threshold, today: date) -> Select[Any]:
-    d = StrategyDiscussion
-    s = S47Enquiry
+def _s47_query(th: Threshold, today: date) -> Select[Any]:
+    discussion = table_of(StrategyDiscussion)
+    s47 = table_of(S47Enquiry)
+    d = discussion.c
+    s = s47.c
     return (
         select(s.s47_id, s.team_id, s.child_id, d.held_at, s.start_date)
-        .select_from(s)
-        .outerjoin(d, d.discussion_id == s.discussion_id)  # type: ignore[arg-type]
+        .select_from(s47)
+        .outerjoin(discussion, d.discussion_id == s.discussion_id)
         .where(
             s.start_date <= today,
-            or_(s.icpc_date.is_(None), s.icpc_date > today),  # type: ignore[union-attr]
-            or_(s.icpc_not_required.is_(None), s.icpc_not_required == false()),  # type: ignore[union-attr]
+            or_(s.icpc_date.is_(None), s.icpc_date > today),
+            or_(s.icpc_not_required.is_(None), s.icpc_not_required == false()),
             or_(
-                and_(d.held_at.is_not(None), d.held_at < th.instant),  # type: ignore[union-attr]
-                and_(d.held_at.is_(None), s.start_date <= th.day),  # type: ignore[union-attr]
+                and_(d.held_at.is_not(None), d.held_at < th.instant),
+                and_(d.held_at.is_(None), s.start_date <= th.day),
             ),
         )
     )
 
 
 def _assessment_query(th: Threshold, today: date) -> Select[Any]:
-    a = Assessment
-    r = Referral
+    assessment = table_of(Assessment)
+    referral = table_of(Referral)
+    a = assessment.c
+    r = referral.c
     return (
         select(a.assessment_id, a.team_id, a.child_id, r.received_at)
-        .select_from(a)
-        .join(r, r.referral_id == a.referral_id)  # type: ignore[arg-type]
+        .select_from(assessment)
+        .join(referral, r.referral_id == a.referral_id)
         .where(
             a.start_date <= today,
-            or_(a.authorised_date.is_(None), a.authorised_date > today),  # type: ignore[union-attr]
+            or_(a.authorised_date.is_(None), a.authorised_date > today),
             r.received_at < th.instant,
         )
     )
@@ -172,15 +182,15 @@ def evaluate_timescale(
     th = start_threshold(rule, cal, now=now)
     today = cal.local_date(now)
     rows: Iterable[Sequence[Any]]
-    if rule.record in (RecordKind.CONTACT, RecordKind.REFERRAL):
+    if rule.record in ("contact", "referral"):
         queries = _instant_record_queries(
             rule, th, now=now, lower=lower, ingested_since=ingested_since
         )
         rows = [row for q in queries for row in conn.execute(q)]
-    elif rule.record == RecordKind.S47_ENQUIRY:
+    elif rule.record == "s47_enquiry":
         rows = (
             (sid, team, child, held if held is not None else cal.start_of_day(start))
-            for sid, team, child, held, start in conn.execute(_s47_query(rule, th, today))
+            for sid, team, child, held, start in conn.execute(_s47_query(th, today))
         )
     else:
         rows = conn.execute(_assessment_query(th, today))
@@ -201,15 +211,15 @@ def evaluate_attendance(conn: Connection, rule: AttendanceRule, *, now: datetime
     primary key: the fastest shape on both engines (stack-notes.md §8.4). Per-agency detail is
     fetched only for the flagged discussions.
     """
-    d = StrategyDiscussion
-    a = StrategyAttendance
+    d = table_of(StrategyDiscussion).c
+    a = table_of(StrategyAttendance).c
     required = list(rule.required_agencies)
     attended = (
         select(func.count())
         .where(
             a.discussion_id == d.discussion_id,
             a.attended == true(),
-            a.agency.in_(required),  # type: ignore[attr-defined]
+            a.agency.in_(required),
         )
         .scalar_subquery()
     )
@@ -224,15 +234,20 @@ def evaluate_attendance(conn: Connection, rule: AttendanceRule, *, now: datetime
     for i in range(0, len(ids), 1000):
         for did, agency in conn.execute(
             select(a.discussion_id, a.agency).where(
-                a.discussion_id.in_(ids[i : i + 1000]),  # type: ignore[attr-defined]
+                a.discussion_id.in_(ids[i : i + 1000]),
                 a.attended == true(),
-                a.agency.in_(required),  # type: ignore[attr-defined]
+                a.agency.in_(required),
             )
         ):
             present.setdefault(did, set()).add(agency)
     return [
         Finding(
-            rule.id, did, team, child, held, None,
+            rule.id,
+            did,
+            team,
+            child,
+            held,
+            None,
             tuple(sorted(set(required) - present.get(did, set()))),
         )
         for did, team, child, held in flagged

@@ -10,17 +10,18 @@ written by the caller to a rejects file; the valid rows of the same file are imp
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, select
+from sqlalchemy import BindParameter, Connection, Engine, and_, bindparam, select
 
 from frontdoor.csvformat import FILE_SPECS, FileSpec, ParseContext
 from frontdoor.errors import FileRefused
-from frontdoor.models import Team
+from frontdoor.models import Team, table_of
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class _Pending:
     values: dict[str, Any]
 
 
-def _read_header(reader: Iterator[list[str]], spec: FileSpec, path: Path) -> tuple[
-    list[str | None], list[str]
-]:
+def _read_header(
+    reader: Iterator[list[str]], spec: FileSpec, path: Path
+) -> tuple[list[str | None], list[str]]:
     """Map each CSV position to a contract column (None = unknown); refuse missing columns."""
     try:
         header = next(reader)
@@ -201,8 +202,13 @@ def _write_batch(
         if old is None:
             inserts.append({**p.values, "ingested_at": ingested_at})
         elif old != p.values:
-            updates.append({**{f"b_{k}": p.values[k] for k in spec.key}, **p.values,
-                            "ingested_at": ingested_at})
+            updates.append(
+                {
+                    **{f"b_{k}": p.values[k] for k in spec.key},
+                    **p.values,
+                    "ingested_at": ingested_at,
+                }
+            )
         else:
             summary.unchanged += 1
     if inserts:
@@ -210,7 +216,9 @@ def _write_batch(
         summary.inserted += len(inserts)
     if updates:
         where = and_(*(table.c[k] == bindparam(f"b_{k}") for k in spec.key))
-        values = {c: bindparam(c) for c in (*spec.column_names, "ingested_at")}
+        values: dict[str, BindParameter[Any]] = {
+            c: bindparam(c) for c in (*spec.column_names, "ingested_at")
+        }
         conn.execute(table.update().where(where).values(values), updates)
         summary.updated += len(updates)
 
@@ -218,7 +226,7 @@ def _write_batch(
 def load_team_ids(engine: Engine) -> frozenset[str]:
     """Team ids known to the database (for the unknown-team check)."""
     with engine.connect() as conn:
-        return frozenset(conn.execute(select(Team.team_id)).scalars())  # type: ignore[call-overload]
+        return frozenset(conn.execute(select(table_of(Team).c.team_id)).scalars())
 
 
 def import_csv(
@@ -241,10 +249,11 @@ def import_csv(
     spec = FILE_SPECS[kind]
     summary = ImportSummary(kind=kind, path=path)
     try:
-        handle = path.open("r", encoding="utf-8-sig", newline="")
+        raw_file = path.open("rb")
     except OSError as exc:
         raise FileRefused(f"{path}: cannot open: {exc.strerror}") from None
-    with handle:
+    # Text is decoded by the wrapper; ``raw_file`` is kept to report progress in bytes.
+    with io.TextIOWrapper(raw_file, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         mapped, warnings = _read_header(reader, spec, path)
         summary.warnings.extend(warnings)
@@ -256,7 +265,7 @@ def import_csv(
                 _write_batch(conn, spec, batch, summary, ingested_at)
             batch.clear()
             if progress is not None:
-                progress(handle.buffer.tell())
+                progress(raw_file.tell())
 
         try:
             for raw in reader:

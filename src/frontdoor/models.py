@@ -14,7 +14,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel (stack-notes.
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, Table, UniqueConstraint, inspect, text
 from sqlmodel import Field, SQLModel
 
 from frontdoor.dbtypes import UtcDateTime
@@ -22,6 +22,17 @@ from frontdoor.dbtypes import UtcDateTime
 
 def _utc(*, nullable: bool, index: bool = False) -> Column[datetime]:
     return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core :class:`~sqlalchemy.Table` behind a table model.
+
+    Query code reads columns through it (``table_of(Contact).c.received_at``) because type
+    checkers see a model's attributes as Python values (``datetime``), not SQL columns.
+    """
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 class Team(SQLModel, table=True):

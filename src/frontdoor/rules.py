@@ -72,6 +72,8 @@ class TimescaleRule(_Strict):
 
     id: Annotated[str, Field(pattern=_ID, max_length=64)]
     kind: Literal["timescale"]
+    # The values of RecordKind and ClockKind, as Literals so that strict validation accepts the
+    # TOML strings. Compare against the plain strings (mypy checks them against these types).
     record: Literal["contact", "referral", "s47_enquiry", "assessment"]
     clock: Literal["clock-hours", "working-hours", "working-days"]
     limit: Annotated[int, Field(gt=0, le=10_000)]
@@ -82,7 +84,7 @@ class TimescaleRule(_Strict):
     @model_validator(mode="after")
     def _check_office_hours(self) -> TimescaleRule:
         if self.office_hours is not None:
-            if self.clock != ClockKind.WORKING_HOURS:
+            if self.clock != "working-hours":
                 raise ValueError("office_hours is only allowed with clock = 'working-hours'")
             parse_office_hours(self.office_hours)
         return self
@@ -90,7 +92,7 @@ class TimescaleRule(_Strict):
     @property
     def unit(self) -> str:
         """``days`` for the working-days clock, otherwise ``hours``."""
-        return "days" if self.clock == ClockKind.WORKING_DAYS else "hours"
+        return "days" if self.clock == "working-days" else "hours"
 
     @property
     def office(self) -> OfficeHours | None:
@@ -224,6 +226,8 @@ def load_rules(rules_dir: Path) -> list[TimescaleRule | AttendanceRule]:
     return rules
 
 
-def enabled(rules: Sequence[TimescaleRule | AttendanceRule]) -> list[TimescaleRule | AttendanceRule]:
+def enabled(
+    rules: Sequence[TimescaleRule | AttendanceRule],
+) -> list[TimescaleRule | AttendanceRule]:
     """The rules that are switched on, in their given order."""
     return [r for r in rules if r.enabled]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,8 +31,17 @@ from frontdoor.evaluate import (
     sort_findings,
     start_threshold,
 )
-from frontdoor.models import Assessment, Breach, Contact, Referral, S47Enquiry, ScanState
-from frontdoor.rules import AttendanceRule, ClockKind, RecordKind, TimescaleRule
+from frontdoor.models import (
+    Assessment,
+    Breach,
+    Contact,
+    Referral,
+    S47Enquiry,
+    ScanState,
+    StrategyAttendance,
+    table_of,
+)
+from frontdoor.rules import AttendanceRule, TimescaleRule
 
 AnyRule = TimescaleRule | AttendanceRule
 
@@ -69,7 +78,7 @@ def record_breaches(conn: Connection, findings: Sequence[Finding], *, now: datet
     if not findings:
         return 0
     insert = _insert_ignore(conn)
-    table = Breach.__table__  # type: ignore[attr-defined]
+    table = table_of(Breach)
     new = 0
     rows = [
         {
@@ -97,10 +106,10 @@ def record_breaches(conn: Connection, findings: Sequence[Finding], *, now: datet
 
 
 def _unresolved(conn: Connection, rule_id: str) -> list[str]:
-    b = Breach
+    b = table_of(Breach).c
     return list(
         conn.execute(
-            select(b.record_id).where(b.rule_id == rule_id, b.resolved_at.is_(None))  # type: ignore[union-attr]
+            select(b.record_id).where(b.rule_id == rule_id, b.resolved_at.is_(None))
         ).scalars()
     )
 
@@ -113,37 +122,40 @@ def _closed_ids(
     closed: set[str] = set()
     for i in range(0, len(ids), 1000):
         chunk = list(ids[i : i + 1000])
-        if rule.record == RecordKind.CONTACT:
-            q: Any = select(Contact.contact_id).where(
-                Contact.contact_id.in_(chunk), Contact.outcome_at <= now  # type: ignore[attr-defined, operator]
-            )
-        elif rule.record == RecordKind.REFERRAL:
-            q = select(Referral.referral_id).where(
-                Referral.referral_id.in_(chunk), Referral.decision_at <= now  # type: ignore[attr-defined, operator]
-            )
-        elif rule.record == RecordKind.S47_ENQUIRY:
-            q = select(S47Enquiry.s47_id).where(
-                S47Enquiry.s47_id.in_(chunk),  # type: ignore[attr-defined]
-                (S47Enquiry.icpc_date <= today) | (S47Enquiry.icpc_not_required.is_(True)),  # type: ignore[operator, union-attr]
+        q: Select[Any]
+        if rule.record == "contact":
+            c = table_of(Contact).c
+            q = select(c.contact_id).where(c.contact_id.in_(chunk), c.outcome_at <= now)
+        elif rule.record == "referral":
+            r = table_of(Referral).c
+            q = select(r.referral_id).where(r.referral_id.in_(chunk), r.decision_at <= now)
+        elif rule.record == "s47_enquiry":
+            s = table_of(S47Enquiry).c
+            q = select(s.s47_id).where(
+                s.s47_id.in_(chunk),
+                (s.icpc_date <= today) | (s.icpc_not_required.is_(True)),
             )
         else:
-            q = select(Assessment.assessment_id).where(
-                Assessment.assessment_id.in_(chunk), Assessment.authorised_date <= today  # type: ignore[attr-defined, operator]
+            a = table_of(Assessment).c
+            q = select(a.assessment_id).where(
+                a.assessment_id.in_(chunk), a.authorised_date <= today
             )
         closed.update(conn.execute(q).scalars())
     return closed
 
 
 def _mark_resolved(conn: Connection, rule_id: str, ids: Sequence[str], now: datetime) -> int:
+    breach = table_of(Breach)
+    b = breach.c
     count = 0
     for i in range(0, len(ids), 1000):
         result = conn.execute(
-            update(Breach)
+            update(breach)
             .where(
                 and_(
-                    Breach.rule_id == rule_id,  # type: ignore[arg-type]
-                    Breach.record_id.in_(ids[i : i + 1000]),  # type: ignore[attr-defined]
-                    Breach.resolved_at.is_(None),  # type: ignore[union-attr]
+                    b.rule_id == rule_id,
+                    b.record_id.in_(ids[i : i + 1000]),
+                    b.resolved_at.is_(None),
                 )
             )
             .values(resolved_at=now)
@@ -154,7 +166,7 @@ def _mark_resolved(conn: Connection, rule_id: str, ids: Sequence[str], now: date
 
 def _save_cutoff(conn: Connection, rule_id: str, cutoff: datetime, now: datetime) -> None:
     insert = _insert_ignore(conn)
-    stmt = insert(ScanState.__table__).values(rule_id=rule_id, cutoff=cutoff, ran_at=now)  # type: ignore[attr-defined]
+    stmt = insert(table_of(ScanState)).values(rule_id=rule_id, cutoff=cutoff, ran_at=now)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["rule_id"], set_={"cutoff": cutoff, "ran_at": now}
@@ -206,14 +218,13 @@ def run_scan(
 
 
 def _attendance_complete(conn: Connection, rule: AttendanceRule, ids: Sequence[str]) -> list[str]:
-    from frontdoor.models import StrategyAttendance as A
-
+    a = table_of(StrategyAttendance).c
     need = set(rule.required_agencies)
     have: dict[str, set[str]] = {rid: set() for rid in ids}
     for i in range(0, len(ids), 1000):
         for did, agency in conn.execute(
-            select(A.discussion_id, A.agency).where(
-                A.discussion_id.in_(ids[i : i + 1000]), A.attended.is_(True)  # type: ignore[attr-defined]
+            select(a.discussion_id, a.agency).where(
+                a.discussion_id.in_(ids[i : i + 1000]), a.attended.is_(True)
             )
         ):
             have[did].add(agency)
@@ -243,25 +254,25 @@ def run_incremental_scan(
     started = time.perf_counter()
     out = IncrementalResult(now=now)
     with engine.begin() as conn:
-        states = {
-            row.rule_id: row
-            for row in conn.execute(
-                select(ScanState.rule_id, ScanState.cutoff, ScanState.ran_at)
-            )
-        }
+        s = table_of(ScanState).c
+        states = {row.rule_id: row for row in conn.execute(select(s.rule_id, s.cutoff, s.ran_at))}
         for rule in (r for r in rules if r.enabled):
             state = states.get(rule.id)
             if isinstance(rule, AttendanceRule):
                 found = evaluate_attendance(conn, rule, now=now)
-            elif state is None or rule.record not in (RecordKind.CONTACT, RecordKind.REFERRAL):
+            elif state is None or rule.record not in ("contact", "referral"):
                 found = evaluate_timescale(conn, rule, cal, now=now)
                 out.full_rules.append(rule.id)
             else:
                 lower = state.cutoff
-                if rule.clock == ClockKind.WORKING_HOURS:
+                if rule.clock == "working-hours":
                     lower -= WORKING_HOURS_SLACK
                 found = evaluate_timescale(
-                    conn, rule, cal, now=now, lower=lower,
+                    conn,
+                    rule,
+                    cal,
+                    now=now,
+                    lower=lower,
                     ingested_since=state.ran_at - INGEST_MARGIN,
                 )
             out.new_breaches += record_breaches(conn, found, now=now)

@@ -54,7 +54,8 @@ class CountTable:
 
 
 def count_table(
-    findings: Sequence[Finding], rules: Sequence[TimescaleRule | AttendanceRule],
+    findings: Sequence[Finding],
+    rules: Sequence[TimescaleRule | AttendanceRule],
     teams: Sequence[str] = (),
 ) -> CountTable:
     """Findings counted by team and rule. Teams listed in ``teams`` appear even with zero."""
@@ -72,7 +73,7 @@ def count_table(
 def oldest_open(findings: Sequence[Finding], *, limit: int = 10) -> list[Finding]:
     """The timescale findings that have been overdue longest (earliest due first)."""
     timed = [f for f in findings if f.due_at is not None]
-    return sorted(timed, key=lambda f: (f.due_at, f.rule, f.record_id))[:limit]  # type: ignore[arg-type, return-value]
+    return sorted(timed, key=lambda f: (f.due_at, f.rule, f.record_id))[:limit]
 
 
 def format_local(value: datetime, tz: tzinfo) -> str:
