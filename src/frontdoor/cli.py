@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument(
         "--start",
-        type=lambda s: datetime.strptime(s, "%Y-%m-%d").date(),
+        type=date.fromisoformat,
         default=None,
         help="first day (YYYY-MM-DD); default: --days before today",
     )

@@ -198,17 +198,11 @@ class FileSpec:
         return tuple(c.name for c in self.columns)
 
 
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def _specs() -> dict[str, FileSpec]:
     ident = parse_id
     teams = FileSpec(
         "teams",
-        _table(models.Team),
+        models.table_of(models.Team),
         ("team_id",),
         (
             Col("team_id", ident, True),
@@ -221,7 +215,7 @@ def _specs() -> dict[str, FileSpec]:
     )
     contacts = FileSpec(
         "contacts",
-        _table(models.Contact),
+        models.table_of(models.Contact),
         ("contact_id",),
         (
             Col("contact_id", ident, True),
@@ -237,7 +231,7 @@ def _specs() -> dict[str, FileSpec]:
     )
     referrals = FileSpec(
         "referrals",
-        _table(models.Referral),
+        models.table_of(models.Referral),
         ("referral_id",),
         (
             Col("referral_id", ident, True),
@@ -253,7 +247,7 @@ def _specs() -> dict[str, FileSpec]:
     )
     discussions = FileSpec(
         "strategy-discussions",
-        _table(models.StrategyDiscussion),
+        models.table_of(models.StrategyDiscussion),
         ("discussion_id",),
         (
             Col("discussion_id", ident, True),
@@ -266,7 +260,7 @@ def _specs() -> dict[str, FileSpec]:
     )
     attendance = FileSpec(
         "strategy-attendance",
-        _table(models.StrategyAttendance),
+        models.table_of(models.StrategyAttendance),
         ("discussion_id", "agency"),
         (
             Col("discussion_id", ident, True),
@@ -285,7 +279,7 @@ def _specs() -> dict[str, FileSpec]:
     )
     s47 = FileSpec(
         "s47",
-        _table(models.S47Enquiry),
+        models.table_of(models.S47Enquiry),
         ("s47_id",),
         (
             Col("s47_id", ident, True),
@@ -308,7 +302,7 @@ def _specs() -> dict[str, FileSpec]:
     )
     assessments = FileSpec(
         "assessments",
-        _table(models.Assessment),
+        models.table_of(models.Assessment),
         ("assessment_id",),
         (
             Col("assessment_id", ident, True),

@@ -89,7 +89,7 @@ def _run(folder: Path, *, err: Console) -> int:
         parts = [f"{items.count(r.id)} {r.id}" for r in result.rules if items.count(r.id)]
         oldest = min(
             (f for f in result.findings if f.team_id == team and f.due_at is not None),
-            key=lambda f: f.due_at,  # type: ignore[arg-type, return-value]
+            key=lambda f: f.due_at,  # type: ignore[arg-type, return-value]  # filtered: not None
             default=None,
         )
         tail = ""

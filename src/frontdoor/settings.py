@@ -70,7 +70,7 @@ def load_settings(**overrides: object) -> Settings:
     The message names each ``FRONTDOOR_*`` variable at fault.
     """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the values
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
