@@ -21,7 +21,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; for SQLite, create the file's folder and set fast, safe pragmas.
 
     SQLite runs in WAL mode with ``synchronous=NORMAL`` (durable across application crashes,
-    may lose the last transaction on power loss) and a 256 MiB page cache: the default 2 MiB
+    may lose the last transaction on power loss) and a 64 MiB page cache: the default 2 MiB
     cache made the scan 2.7x slower (stack-notes.md §6.3).
     """
     parsed = make_url(url)
@@ -35,7 +35,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA cache_size=-262144")
+            cur.execute("PRAGMA cache_size=-65536")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Engine, and_, bindparam, select
 
-from frontdoor.csvformat import FILE_SPECS, FileSpec, ParseContext
+from frontdoor.bulkinsert import insert_rows
+from frontdoor.csvformat import FILE_SPECS, Col, FileSpec, ParseContext
 from frontdoor.errors import FileRefused
 from frontdoor.models import Team, table_of
 
@@ -101,26 +102,38 @@ def _read_header(
     return mapped, warnings
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where each contract column sits in a file's rows (None: column absent)."""
+
+    width: int
+    key_pos: int
+    cols: tuple[tuple[Col, int | None], ...]
+
+    @classmethod
+    def build(cls, mapped: Sequence[str | None], spec: FileSpec) -> Layout:
+        """The layout for a header mapped by :func:`_read_header`."""
+        where = {name: i for i, name in enumerate(mapped) if name is not None}
+        return cls(
+            width=len(mapped),
+            key_pos=where[spec.key[0]],
+            cols=tuple((c, where.get(c.name)) for c in spec.columns),
+        )
+
+
 def parse_row(
-    raw: Sequence[str], mapped: Sequence[str | None], spec: FileSpec, ctx: ParseContext, row: int
+    raw: Sequence[str], layout: Layout, spec: FileSpec, ctx: ParseContext, row: int
 ) -> tuple[dict[str, Any] | None, list[Reject]]:
     """Validate one CSV record. Returns (values, []) or (None, rejects)."""
-    key_col = spec.key[0]
-    try:
-        key_pos = mapped.index(key_col)
-        record_id = raw[key_pos].strip() if key_pos < len(raw) else ""
-    except ValueError:  # pragma: no cover - key columns are always required
-        record_id = ""
-    if len(raw) != len(mapped):
-        return None, [
-            Reject(row, record_id, "*", f"row has {len(raw)} fields, the header has {len(mapped)}")
-        ]
-    cells = {name: raw[i] for i, name in enumerate(mapped) if name is not None}
+    record_id = raw[layout.key_pos].strip() if layout.key_pos < len(raw) else ""
+    if len(raw) != layout.width:
+        reason = f"row has {len(raw)} fields, the header has {layout.width}"
+        return None, [Reject(row, record_id, "*", reason)]
     values: dict[str, Any] = {}
     rejects: list[Reject] = []
-    for col in spec.columns:
-        text = cells.get(col.name, "")
-        if not text.strip():
+    for col, pos in layout.cols:
+        text = raw[pos] if pos is not None else ""
+        if not text or text.isspace():
             if col.required:
                 rejects.append(Reject(row, record_id, col.name, "required value is empty"))
             values[col.name] = None
@@ -212,7 +225,8 @@ def _write_batch(
         else:
             summary.unchanged += 1
     if inserts:
-        conn.execute(table.insert(), inserts)
+        names = (*spec.column_names, "ingested_at")
+        insert_rows(conn, table, names, [tuple(r[n] for n in names) for r in inserts])
         summary.inserted += len(inserts)
     if updates:
         where = and_(*(table.c[k] == bindparam(f"b_{k}") for k in spec.key))
@@ -255,7 +269,13 @@ def import_csv(
     # Text is decoded by the wrapper; ``raw_file`` is kept to report progress in bytes.
     with io.TextIOWrapper(raw_file, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
-        mapped, warnings = _read_header(reader, spec, path)
+        try:
+            mapped, warnings = _read_header(reader, spec, path)
+        except UnicodeDecodeError:
+            raise FileRefused(f"{path}: not valid UTF-8; nothing imported") from None
+        except csv.Error as exc:
+            raise FileRefused(f"{path}: row 1: malformed CSV ({exc})") from None
+        layout = Layout.build(mapped, spec)
         summary.warnings.extend(warnings)
         batch: list[_Pending] = []
         row_no = 1
@@ -273,7 +293,7 @@ def import_csv(
                 if not raw:  # a blank line holds no record
                     continue
                 summary.read += 1
-                values, rejects = parse_row(raw, mapped, spec, ctx, row_no)
+                values, rejects = parse_row(raw, layout, spec, ctx, row_no)
                 if values is None:
                     summary.rejected += 1
                     summary.rejects.extend(rejects)
