@@ -18,7 +18,7 @@ How a timescale rule is evaluated without looping over every record:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -90,13 +90,17 @@ def due_at(rule: TimescaleRule, cal: WorkingCalendar, start: datetime) -> dateti
     return start + rule.limit_delta
 
 
+@dataclass(frozen=True)
+class Window:
+    """An incremental evaluation: only records whose clock start crossed from the previous
+    threshold ``prev`` to the current one, or that were ingested at or after ``since``."""
+
+    prev: Threshold
+    since: datetime
+
+
 def _instant_record_queries(
-    rule: TimescaleRule,
-    th: Threshold,
-    *,
-    now: datetime,
-    lower: datetime | None,
-    ingested_since: datetime | None,
+    rule: TimescaleRule, th: Threshold, *, now: datetime, window: Window | None
 ) -> list[Select[Any]]:
     """Queries for contacts/referrals: (id, team, child, start) of open candidates."""
     if rule.record == "contact":
@@ -107,18 +111,15 @@ def _instant_record_queries(
         rid, done = c.referral_id, c.decision_at
     cols = (rid, c.team_id, c.child_id, c.received_at)
     before = c.received_at < th.instant
-    if lower is not None or ingested_since is not None:
-        # Incremental: crossed the cutoff since the last pass, or arrived/changed since then.
-        queries: list[Select[Any]] = []
-        if lower is not None:
-            queries.append(select(*cols).where(done.is_(None), before, c.received_at >= lower))
-        if ingested_since is not None:
-            queries.append(
-                select(*cols).where(
-                    c.ingested_at >= ingested_since, before, or_(done.is_(None), done > now)
-                )
-            )
-        return queries
+    if window is not None:
+        return [
+            # Crossed the cutoff since the last pass (partial index range on open records).
+            select(*cols).where(done.is_(None), before, c.received_at >= window.prev.instant),
+            # Arrived or changed since the last pass, whatever its age.
+            select(*cols).where(
+                c.ingested_at >= window.since, before, or_(done.is_(None), done > now)
+            ),
+        ]
     # The literal ``IS NULL`` lets both engines use the partial index on open records.
     return [
         select(*cols).where(done.is_(None), before),
@@ -126,12 +127,13 @@ def _instant_record_queries(
     ]
 
 
-def _s47_query(th: Threshold, today: date) -> Select[Any]:
+def _s47_queries(th: Threshold, today: date, window: Window | None) -> list[Select[Any]]:
+    """(id, team, child, discussion held_at or None, start_date) of open S47 candidates."""
     discussion = table_of(StrategyDiscussion)
     s47 = table_of(S47Enquiry)
     d = discussion.c
     s = s47.c
-    return (
+    base = (
         select(s.s47_id, s.team_id, s.child_id, d.held_at, s.start_date)
         .select_from(s47)
         .outerjoin(discussion, d.discussion_id == s.discussion_id)
@@ -139,29 +141,40 @@ def _s47_query(th: Threshold, today: date) -> Select[Any]:
             s.start_date <= today,
             or_(s.icpc_date.is_(None), s.icpc_date > today),
             or_(s.icpc_not_required.is_(None), s.icpc_not_required == false()),
-            or_(
-                and_(d.held_at.is_not(None), d.held_at < th.instant),
-                and_(d.held_at.is_(None), s.start_date <= th.day),
-            ),
         )
     )
+    by_discussion = and_(d.held_at.is_not(None), d.held_at < th.instant)
+    by_start = and_(d.held_at.is_(None), s.start_date <= th.day)
+    if window is None:
+        return [base.where(or_(by_discussion, by_start))]
+    return [
+        base.where(by_discussion, d.held_at >= window.prev.instant),
+        base.where(by_start, s.start_date > window.prev.day),
+        base.where(or_(by_discussion, by_start), s.ingested_at >= window.since),
+    ]
 
 
-def _assessment_query(th: Threshold, today: date) -> Select[Any]:
+def _assessment_queries(th: Threshold, today: date, window: Window | None) -> list[Select[Any]]:
+    """(id, team, child, referral received_at) of open assessment candidates."""
     assessment = table_of(Assessment)
     referral = table_of(Referral)
     a = assessment.c
     r = referral.c
-    return (
+    base = (
         select(a.assessment_id, a.team_id, a.child_id, r.received_at)
         .select_from(assessment)
         .join(referral, r.referral_id == a.referral_id)
-        .where(
-            a.start_date <= today,
-            or_(a.authorised_date.is_(None), a.authorised_date > today),
-            r.received_at < th.instant,
-        )
+        .where(a.start_date <= today, r.received_at < th.instant)
     )
+    if window is None:
+        return [base.where(or_(a.authorised_date.is_(None), a.authorised_date > today))]
+    return [
+        base.where(a.authorised_date.is_(None), r.received_at >= window.prev.instant),
+        base.where(
+            or_(a.authorised_date.is_(None), a.authorised_date > today),
+            a.ingested_at >= window.since,
+        ),
+    ]
 
 
 def evaluate_timescale(
@@ -170,30 +183,29 @@ def evaluate_timescale(
     cal: WorkingCalendar,
     *,
     now: datetime,
-    lower: datetime | None = None,
-    ingested_since: datetime | None = None,
+    window: Window | None = None,
 ) -> list[Finding]:
     """Findings of a timescale rule at ``now``, unsorted.
 
-    With ``lower`` and/or ``ingested_since`` (contacts and referrals only) the evaluation is
-    incremental: only records that started in ``[lower, cutoff)`` or were ingested since
-    ``ingested_since`` are considered.
+    With a ``window`` the evaluation is incremental: only records that crossed from
+    ``window.prev`` to the current threshold, or were ingested since ``window.since``, are
+    considered. Without one, every open record is.
     """
     th = start_threshold(rule, cal, now=now)
     today = cal.local_date(now)
-    rows: Iterable[Sequence[Any]]
+    rows: list[Any] = []
     if rule.record in ("contact", "referral"):
-        queries = _instant_record_queries(
-            rule, th, now=now, lower=lower, ingested_since=ingested_since
-        )
-        rows = [row for q in queries for row in conn.execute(q)]
+        for q in _instant_record_queries(rule, th, now=now, window=window):
+            rows.extend(conn.execute(q))
     elif rule.record == "s47_enquiry":
-        rows = (
-            (sid, team, child, held if held is not None else cal.start_of_day(start))
-            for sid, team, child, held, start in conn.execute(_s47_query(th, today))
-        )
+        for q in _s47_queries(th, today, window):
+            rows.extend(
+                (sid, team, child, held if held is not None else cal.start_of_day(start))
+                for sid, team, child, held, start in conn.execute(q)
+            )
     else:
-        rows = conn.execute(_assessment_query(th, today))
+        for q in _assessment_queries(th, today, window):
+            rows.extend(conn.execute(q))
     out: dict[str, Finding] = {}
     rid = rule.id
     for record_id, team_id, child_id, started in rows:
@@ -203,13 +215,16 @@ def evaluate_timescale(
     return list(out.values())
 
 
-def evaluate_attendance(conn: Connection, rule: AttendanceRule, *, now: datetime) -> list[Finding]:
+def evaluate_attendance(
+    conn: Connection, rule: AttendanceRule, *, now: datetime, since: datetime | None = None
+) -> list[Finding]:
     """Strategy discussions with ``now - lookback <= held_at <= now`` that lack a required
     agency with ``attended = Y``.
 
     The window is bounded and the agency check is a correlated count on the attendance
     primary key: the fastest shape on both engines (stack-notes.md §8.4). Per-agency detail is
-    fetched only for the flagged discussions.
+    fetched only for the flagged discussions. With ``since`` only discussions held, changed or
+    given attendance rows at or after ``since`` are considered (an incremental pass).
     """
     d = table_of(StrategyDiscussion).c
     a = table_of(StrategyAttendance).c
@@ -224,11 +239,23 @@ def evaluate_attendance(conn: Connection, rule: AttendanceRule, *, now: datetime
         .scalar_subquery()
     )
     lo = now - timedelta(days=rule.lookback_days)
-    flagged = conn.execute(
+    query = (
         select(d.discussion_id, d.team_id, d.child_id, d.held_at)
         .where(d.held_at >= lo, d.held_at <= now, attended < len(required))
         .order_by(d.held_at, d.discussion_id)
-    ).all()
+    )
+    if since is None:
+        flagged = list(conn.execute(query))
+    else:
+        touched = set(conn.execute(select(a.discussion_id).where(a.ingested_at >= since)).scalars())
+        touched.update(
+            conn.execute(select(d.discussion_id).where(d.ingested_at >= since)).scalars()
+        )
+        flagged = list(conn.execute(query.where(d.held_at >= since)))
+        seen = {row[0] for row in flagged}
+        pending = sorted(touched - seen)
+        for i in range(0, len(pending), 1000):
+            flagged += conn.execute(query.where(d.discussion_id.in_(pending[i : i + 1000])))
     present: dict[str, set[str]] = {}
     ids = [row[0] for row in flagged]
     for i in range(0, len(ids), 1000):

@@ -108,7 +108,10 @@ class StrategyDiscussion(SQLModel, table=True):
     """A strategy discussion (multi-agency meeting)."""
 
     __tablename__ = "strategy_discussion"
-    __table_args__ = (Index("ix_strategy_discussion_held_at", "held_at"),)
+    __table_args__ = (
+        Index("ix_strategy_discussion_held_at", "held_at"),
+        Index("ix_strategy_discussion_ingested_at", "ingested_at"),
+    )
 
     discussion_id: str = Field(primary_key=True, max_length=64)
     child_id: str = Field(max_length=64)
@@ -123,6 +126,7 @@ class StrategyAttendance(SQLModel, table=True):
     """One agency's participation in one discussion. No row = did not take part."""
 
     __tablename__ = "strategy_attendance"
+    __table_args__ = (Index("ix_strategy_attendance_ingested_at", "ingested_at"),)
 
     discussion_id: str = Field(primary_key=True, max_length=64)
     agency: str = Field(primary_key=True, max_length=32)
@@ -214,10 +218,12 @@ class Breach(SQLModel, table=True):
 
 
 class ScanState(SQLModel, table=True):
-    """Per rule: the cutoff the last incremental pass reached, and when it ran."""
+    """Per rule: the start threshold (instant and local day) of the last recording pass, and
+    when it ran. Attendance rules keep only the time."""
 
     __tablename__ = "scan_state"
 
     rule_id: str = Field(primary_key=True, max_length=64)
     cutoff: datetime = Field(sa_column=_utc(nullable=False))
+    cutoff_day: date | None = Field(default=None)
     ran_at: datetime = Field(sa_column=_utc(nullable=False))

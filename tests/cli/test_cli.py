@@ -25,8 +25,13 @@ NOW = "2027-01-07T12:00:00Z"
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A clean environment: data in tmp_path/data, the shipped rules, no .env file."""
     monkeypatch.chdir(tmp_path)  # settings read .env from the working directory
-    for name in ("FRONTDOOR_DATABASE_URL", "FRONTDOOR_TIMEZONE", "FRONTDOOR_LOG_LEVEL",
-                 "FRONTDOOR_LOG_JSON", "FRONTDOOR_IMPORT_BATCH_SIZE"):
+    for name in (
+        "FRONTDOOR_DATABASE_URL",
+        "FRONTDOOR_TIMEZONE",
+        "FRONTDOOR_LOG_LEVEL",
+        "FRONTDOOR_LOG_JSON",
+        "FRONTDOOR_IMPORT_BATCH_SIZE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FRONTDOOR_RULES_DIR", str(REPO / "rules"))
@@ -114,8 +119,13 @@ def test_check_config_accepts_the_shipped_rules(
 
     assert code == 0
     assert "rules: OK, 5 rule(s)" in out
-    for rule_id in ("contact-outcome-24h", "referral-decision-1wd", "strategy-partners",
-                    "icpc-15wd", "assessment-45wd"):
+    for rule_id in (
+        "contact-outcome-24h",
+        "referral-decision-1wd",
+        "strategy-partners",
+        "icpc-15wd",
+        "assessment-45wd",
+    ):
         assert f"{rule_id}:" in out
     assert "time zone Europe/London" in out
 
@@ -152,12 +162,23 @@ BAD_RULES = [
 @pytest.mark.parametrize(
     ("text", "words"),
     BAD_RULES,
-    ids=["unknown-key", "negative-limit", "zero-limit", "limit-with-unit", "unknown-clock",
-         "unknown-record", "unknown-agency", "attendance-on-contacts"],
+    ids=[
+        "unknown-key",
+        "negative-limit",
+        "zero-limit",
+        "limit-with-unit",
+        "unknown-clock",
+        "unknown-record",
+        "unknown-agency",
+        "attendance-on-contacts",
+    ],
 )
 def test_check_config_exits_2_naming_the_file_and_rule_for_an_invalid_rule(
-    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    text: str, words: list[str],
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    words: list[str],
 ) -> None:
     rules = home / "rules"
     rules.mkdir()
@@ -205,14 +226,31 @@ def test_an_invalid_time_zone_exits_2_naming_the_variable(
 # --- import -----------------------------------------------------------------------------------
 
 CONTACTS = [
-    {"contact_id": "C1", "child_id": "CH1", "received_at": "2027-01-04T10:00:00Z",
-     "team_id": "DAT-A"},
-    {"contact_id": "C2", "child_id": "CH2", "received_at": "2027-01-04T10:00:00Z",
-     "team_id": "DAT-B"},
-    {"contact_id": "C3", "child_id": "CH3", "received_at": "2027-01-04T10:00:00Z",
-     "team_id": "DAT-A", "outcome_at": "soon"},
-    {"contact_id": "C4", "child_id": "CH4", "received_at": "2027-01-04T10:00:00Z",
-     "team_id": "DAT-A"},
+    {
+        "contact_id": "C1",
+        "child_id": "CH1",
+        "received_at": "2027-01-04T10:00:00Z",
+        "team_id": "DAT-A",
+    },
+    {
+        "contact_id": "C2",
+        "child_id": "CH2",
+        "received_at": "2027-01-04T10:00:00Z",
+        "team_id": "DAT-B",
+    },
+    {
+        "contact_id": "C3",
+        "child_id": "CH3",
+        "received_at": "2027-01-04T10:00:00Z",
+        "team_id": "DAT-A",
+        "outcome_at": "soon",
+    },
+    {
+        "contact_id": "C4",
+        "child_id": "CH4",
+        "received_at": "2027-01-04T10:00:00Z",
+        "team_id": "DAT-A",
+    },
 ]
 
 
@@ -231,7 +269,8 @@ def test_import_with_a_bad_row_exits_1_says_partial_import_and_writes_rejects_ne
     with rejects.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["row"], r["record_id"], r["column"]) for r in rows] == [
-        ("3", "C2", "team_id"), ("4", "C3", "outcome_at"),
+        ("3", "C2", "team_id"),
+        ("4", "C3", "outcome_at"),
     ]
     assert count(migrated, models.Contact) == 2
 
@@ -267,8 +306,7 @@ def test_a_clean_reimport_exits_0_and_removes_the_stale_rejects_file(
 def test_import_of_a_file_missing_a_required_column_exits_2_and_imports_nothing(
     migrated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_csv(migrated / "contacts.csv", CONTACTS[:1],
-                     ["contact_id", "child_id", "team_id"])
+    path = write_csv(migrated / "contacts.csv", CONTACTS[:1], ["contact_id", "child_id", "team_id"])
 
     code, _, err = run(capsys, "import", "contacts", str(path))
 
@@ -278,22 +316,50 @@ def test_import_of_a_file_missing_a_required_column_exits_2_and_imports_nothing(
     assert count(migrated, models.Contact) == 0
 
 
-ALL_FILES: Mapping[str, list[dict[str, object]]] = {
+ALL_FILES: Mapping[str, Sequence[Mapping[str, object]]] = {
     "teams": [TEAM_ROW],
     "contacts": [CONTACTS[0], CONTACTS[3]],
-    "referrals": [{"referral_id": "R1", "child_id": "CH1", "received_at": "2027-01-04T12:00Z",
-                   "team_id": "DAT-A", "contact_id": "C1"}],
-    "strategy-discussions": [{"discussion_id": "D1", "child_id": "CH1",
-                              "held_at": "2027-01-05T10:00Z", "team_id": "DAT-A",
-                              "referral_id": "R1", "s47_initiated": "Y"}],
+    "referrals": [
+        {
+            "referral_id": "R1",
+            "child_id": "CH1",
+            "received_at": "2027-01-04T12:00Z",
+            "team_id": "DAT-A",
+            "contact_id": "C1",
+        }
+    ],
+    "strategy-discussions": [
+        {
+            "discussion_id": "D1",
+            "child_id": "CH1",
+            "held_at": "2027-01-05T10:00Z",
+            "team_id": "DAT-A",
+            "referral_id": "R1",
+            "s47_initiated": "Y",
+        }
+    ],
     "strategy-attendance": [
         {"discussion_id": "D1", "agency": "local_authority", "attended": "Y"},
         {"discussion_id": "D1", "agency": "police", "attended": "N"},
     ],
-    "s47": [{"s47_id": "S1", "child_id": "CH1", "team_id": "DAT-A", "discussion_id": "D1",
-             "start_date": "05/01/2027"}],
-    "assessments": [{"assessment_id": "A1", "child_id": "CH1", "team_id": "DAT-A",
-                     "referral_id": "R1", "start_date": "2027-01-05"}],
+    "s47": [
+        {
+            "s47_id": "S1",
+            "child_id": "CH1",
+            "team_id": "DAT-A",
+            "discussion_id": "D1",
+            "start_date": "05/01/2027",
+        }
+    ],
+    "assessments": [
+        {
+            "assessment_id": "A1",
+            "child_id": "CH1",
+            "team_id": "DAT-A",
+            "referral_id": "R1",
+            "start_date": "2027-01-05",
+        }
+    ],
 }
 
 MODELS: Mapping[str, type[Any]] = {
@@ -349,8 +415,21 @@ def test_generated_data_imports_without_a_single_reject(
 ) -> None:
     assert run(capsys, "migrate")[0] == 0
     folder = home / "generated"
-    assert run(capsys, "generate", "--out", str(folder), "--start", "2027-03-22",
-               "--days", "14", "--contacts-per-day", "20")[0] == 0
+    assert (
+        run(
+            capsys,
+            "generate",
+            "--out",
+            str(folder),
+            "--start",
+            "2027-03-22",
+            "--days",
+            "14",
+            "--contacts-per-day",
+            "20",
+        )[0]
+        == 0
+    )
 
     code, out, _ = run(capsys, "import", "all", str(folder))
 
@@ -365,21 +444,43 @@ def test_generated_data_imports_without_a_single_reject(
 
 # --- scan -------------------------------------------------------------------------------------
 
-SCAN_FILES: Mapping[str, list[dict[str, object]]] = {
+SCAN_FILES: Mapping[str, Sequence[Mapping[str, object]]] = {
     "teams": [TEAM_ROW],
     "contacts": [
-        {"contact_id": cid, "child_id": f"CH-{cid}", "received_at": "2027-01-04T10:00:00Z",
-         "team_id": "DAT-A"}
+        {
+            "contact_id": cid,
+            "child_id": f"CH-{cid}",
+            "received_at": "2027-01-04T10:00:00Z",
+            "team_id": "DAT-A",
+        }
         for cid in ("C2", "C10")
-    ] + [
-        {"contact_id": "C1", "child_id": "CH-C1", "received_at": "2027-01-04T10:00:00Z",
-         "team_id": "DAT-A", "outcome_at": "2027-01-04T12:00:00Z"},
+    ]
+    + [
+        {
+            "contact_id": "C1",
+            "child_id": "CH-C1",
+            "received_at": "2027-01-04T10:00:00Z",
+            "team_id": "DAT-A",
+            "outcome_at": "2027-01-04T12:00:00Z",
+        },
     ],
     # Monday 4 January 2027: 1 working day -> end of Tuesday 5 January (GMT).
-    "referrals": [{"referral_id": "R1", "child_id": "CH-R1", "received_at": "2027-01-04T10:00Z",
-                   "team_id": "DAT-A"}],
-    "strategy-discussions": [{"discussion_id": "D1", "child_id": "CH-D1",
-                              "held_at": "2027-01-06T10:00:00Z", "team_id": "DAT-A"}],
+    "referrals": [
+        {
+            "referral_id": "R1",
+            "child_id": "CH-R1",
+            "received_at": "2027-01-04T10:00Z",
+            "team_id": "DAT-A",
+        }
+    ],
+    "strategy-discussions": [
+        {
+            "discussion_id": "D1",
+            "child_id": "CH-D1",
+            "held_at": "2027-01-06T10:00:00Z",
+            "team_id": "DAT-A",
+        }
+    ],
     "strategy-attendance": [
         {"discussion_id": "D1", "agency": "local_authority", "attended": "Y"},
         {"discussion_id": "D1", "agency": "police", "attended": "N"},
@@ -412,14 +513,27 @@ def test_scan_json_prints_one_document_sorted_by_rule_then_record(
         ("referral-decision-1wd", "R1"),
         ("strategy-partners", "D1"),
     ]
-    keys = {"rule", "record_id", "team_id", "child_id", "started_at", "due_at",
-            "overdue_hours", "missing_agencies"}
+    keys = {
+        "rule",
+        "record_id",
+        "team_id",
+        "child_id",
+        "started_at",
+        "due_at",
+        "overdue_hours",
+        "missing_agencies",
+    }
     assert all(set(f) == keys for f in doc["findings"])
     c10, _, r1, d1 = doc["findings"]
     assert c10 == {
-        "rule": "contact-outcome-24h", "record_id": "C10", "team_id": "DAT-A",
-        "child_id": "CH-C10", "started_at": "2027-01-04T10:00:00Z",
-        "due_at": "2027-01-05T10:00:00Z", "overdue_hours": 50.0, "missing_agencies": None,
+        "rule": "contact-outcome-24h",
+        "record_id": "C10",
+        "team_id": "DAT-A",
+        "child_id": "CH-C10",
+        "started_at": "2027-01-04T10:00:00Z",
+        "due_at": "2027-01-05T10:00:00Z",
+        "overdue_hours": 50.0,
+        "missing_agencies": None,
     }
     assert r1["due_at"] == "2027-01-05T23:59:59.999999Z"
     assert r1["overdue_hours"] == 36.0
@@ -451,23 +565,42 @@ def test_scan_now_without_an_offset_is_refused(
     assert "--now needs a UTC offset" in capsys.readouterr().err
 
 
-def test_a_live_scan_records_breaches_once(
-    home: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_live_scan_records_breaches_once(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Records from 2020 are long overdue against the real clock.
     assert run(capsys, "migrate")[0] == 0
     folder = home / "export"
     write_kind(folder, "teams", [TEAM_ROW])
-    write_kind(folder, "contacts", [
-        {"contact_id": "OLD1", "child_id": "CH1", "received_at": "2020-01-06T10:00:00Z",
-         "team_id": "DAT-A"},
-        {"contact_id": "OLD2", "child_id": "CH2", "received_at": "2020-01-06T10:00:00Z",
-         "team_id": "DAT-A", "outcome_at": "2020-01-06T11:00:00Z"},
-    ])
-    write_kind(folder, "referrals", [
-        {"referral_id": "R-OLD", "child_id": "CH1", "received_at": "2020-01-06T10:00:00Z",
-         "team_id": "DAT-A"},
-    ])
+    write_kind(
+        folder,
+        "contacts",
+        [
+            {
+                "contact_id": "OLD1",
+                "child_id": "CH1",
+                "received_at": "2020-01-06T10:00:00Z",
+                "team_id": "DAT-A",
+            },
+            {
+                "contact_id": "OLD2",
+                "child_id": "CH2",
+                "received_at": "2020-01-06T10:00:00Z",
+                "team_id": "DAT-A",
+                "outcome_at": "2020-01-06T11:00:00Z",
+            },
+        ],
+    )
+    write_kind(
+        folder,
+        "referrals",
+        [
+            {
+                "referral_id": "R-OLD",
+                "child_id": "CH1",
+                "received_at": "2020-01-06T10:00:00Z",
+                "team_id": "DAT-A",
+            },
+        ],
+    )
     assert run(capsys, "import", "all", str(folder))[0] == 0
 
     code, out, _ = run(capsys, "scan")

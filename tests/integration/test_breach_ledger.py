@@ -138,6 +138,6 @@ def test_attendance_breaches_resolve_when_attendance_is_completed(
     assert ledger[("strategy-partners", "SD1")].missing_agencies == "police"
     load(engine, tmp_path, "strategy-attendance", [
         {"discussion_id": "SD1", "agency": "police", "attended": "Y"},
-    ])
+    ], ingested_at=T0 + timedelta(minutes=90))
     inc = run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=2))
     assert inc.resolved_breaches == 1
