@@ -112,6 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scan":
             return commands.scan(app, args, now=args.now or system_now(), live=args.now is None)
     except FrontdoorError as exc:
-        err.print(f"frontdoor: error: {exc}", markup=False)
+        err.print(f"frontdoor: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     raise ConfigError(f"unknown command {args.command}")  # pragma: no cover

@@ -21,7 +21,7 @@ from rich.table import Table
 from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER, ParseContext
-from frontdoor.errors import FileRefused, FrontdoorError
+from frontdoor.errors import FileRefused, UsageError
 from frontdoor.evaluate import Finding
 from frontdoor.importer import ImportSummary, import_csv, load_team_ids, write_rejects
 from frontdoor.rules import AttendanceRule, TimescaleRule, load_rules
@@ -218,7 +218,7 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
     db.require_current_schema(app.engine)
     if args.incremental:
         if not live:
-            raise FrontdoorError("--incremental records breaches, so it cannot take --now")
+            raise UsageError("--incremental records breaches, so it cannot take --now")
         inc = run_incremental_scan(app.engine, app.rules, app.calendar, now=now)
         log.info(
             "incremental_scan_finished",

@@ -54,12 +54,21 @@ def parse_id(raw: str, _ctx: ParseContext) -> str:
     return value
 
 
-def parse_text(raw: str, _ctx: ParseContext) -> str:
-    """Free text, trimmed; never quoted back in messages."""
-    value = raw.strip()
-    if len(value) > 200:
-        raise ValueError("longer than 200 characters")
-    return value
+def text_parser(max_len: int) -> Parser:
+    """A parser for free text of at most ``max_len`` characters (the database column's size),
+    trimmed; the text itself is never quoted back in messages."""
+
+    def parse_text(raw: str, _ctx: ParseContext) -> str:
+        value = raw.strip()
+        if len(value) > max_len:
+            raise ValueError(f"longer than {max_len} characters")
+        return value
+
+    return parse_text
+
+
+parse_text = text_parser(200)
+outcome_text = text_parser(100)
 
 
 def parse_datetime(raw: str, ctx: ParseContext) -> datetime:
@@ -138,7 +147,7 @@ def parse_team(raw: str, ctx: ParseContext) -> str:
 def parse_email(raw: str, _ctx: ParseContext) -> str:
     """A single e-mail address."""
     s = raw.strip()
-    if not _EMAIL.match(s):
+    if len(s) > 320 or not _EMAIL.match(s):
         raise ValueError(f"malformed e-mail address {_quote(s)}")
     return s
 
@@ -224,7 +233,7 @@ def _specs() -> dict[str, FileSpec]:
             Col("team_id", parse_team, True),
             Col("source", parse_source),
             Col("worker_id", ident),
-            Col("outcome", parse_text),
+            Col("outcome", outcome_text),
             Col("outcome_at", parse_datetime),
         ),
         checks=(_not_before("outcome_at", "received_at", "an outcome cannot precede receipt"),),
@@ -240,7 +249,7 @@ def _specs() -> dict[str, FileSpec]:
             Col("team_id", parse_team, True),
             Col("contact_id", ident),
             Col("source", parse_source),
-            Col("decision", parse_text),
+            Col("decision", outcome_text),
             Col("decision_at", parse_datetime),
         ),
         checks=(_not_before("decision_at", "received_at", "a decision cannot precede receipt"),),

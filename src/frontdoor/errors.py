@@ -25,6 +25,12 @@ class RuleError(FrontdoorError):
     exit_code = 2
 
 
+class UsageError(FrontdoorError):
+    """Arguments that cannot be combined or used as given."""
+
+    exit_code = 2
+
+
 class FileRefused(FrontdoorError):
     """An input file rejected as a whole (for example a missing required column)."""
 

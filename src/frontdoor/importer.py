@@ -167,8 +167,14 @@ def _write_batch(
     batch: list[_Pending],
     summary: ImportSummary,
     ingested_at: datetime,
+    present: Sequence[str],
 ) -> None:
-    """Check references, then insert new rows and update changed ones (one transaction)."""
+    """Check references, then insert new rows and update changed ones (one transaction).
+
+    Only the ``present`` columns (those in the file's header) are compared and updated: a
+    later file that leaves out an optional column keeps the stored values, so a narrower
+    export can never wipe recorded outcomes.
+    """
     for ref in spec.references:
         wanted = {p.values[ref.column] for p in batch if p.values.get(ref.column)}
         if not wanted:
@@ -214,11 +220,11 @@ def _write_batch(
         old = existing.get(key)
         if old is None:
             inserts.append({**p.values, "ingested_at": ingested_at})
-        elif old != p.values:
+        elif any(old[c] != p.values[c] for c in present):
             updates.append(
                 {
                     **{f"b_{k}": p.values[k] for k in spec.key},
-                    **p.values,
+                    **{c: p.values[c] for c in present},
                     "ingested_at": ingested_at,
                 }
             )
@@ -231,7 +237,7 @@ def _write_batch(
     if updates:
         where = and_(*(table.c[k] == bindparam(f"b_{k}") for k in spec.key))
         values: dict[str, BindParameter[Any]] = {
-            c: bindparam(c) for c in (*spec.column_names, "ingested_at")
+            c: bindparam(c) for c in (*present, "ingested_at")
         }
         conn.execute(table.update().where(where).values(values), updates)
         summary.updated += len(updates)
@@ -276,13 +282,14 @@ def import_csv(
         except csv.Error as exc:
             raise FileRefused(f"{path}: row 1: malformed CSV ({exc})") from None
         layout = Layout.build(mapped, spec)
+        present = tuple(col.name for col, pos in layout.cols if pos is not None)
         summary.warnings.extend(warnings)
         batch: list[_Pending] = []
         row_no = 1
 
         def flush() -> None:
             with engine.begin() as conn:
-                _write_batch(conn, spec, batch, summary, ingested_at)
+                _write_batch(conn, spec, batch, summary, ingested_at, present)
             batch.clear()
             if progress is not None:
                 progress(raw_file.tell())

@@ -455,30 +455,42 @@ def test_a_file_that_is_not_utf8_is_refused_whole(world: Engine, tmp_path: Path)
 
 
 @pytest.mark.parametrize(("kind", "column"), [("contacts", "outcome"), ("referrals", "decision")])
-def test_free_text_longer_than_the_database_column_never_aborts_the_import(
-    world: Engine, tmp_path: Path, request: pytest.FixtureRequest, kind: str, column: str
+def test_free_text_longer_than_the_database_column_is_rejected_naming_the_column(
+    world: Engine, tmp_path: Path, kind: str, column: str
 ) -> None:
-    """The row is either stored whole or rejected naming the column; the other rows import."""
-    if world.dialect.name == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: parse_text accepts 200 characters but outcome/decision are "
-                "VARCHAR(100); PostgreSQL raises StringDataRightTruncation and aborts the import",
-            )
-        )
-    text = "x" * 150
-    rows = [VALID[kind](1), {**VALID[kind](2), column: text}, VALID[kind](3)]
+    """The row is rejected (not truncated, not an aborted import); the other rows import."""
+    rows = [VALID[kind](1), {**VALID[kind](2), column: "x" * 101}, VALID[kind](3)]
 
     summary = load(world, tmp_path, kind, rows)
 
     stored = db_rows(world, kind)
     assert key_of(kind, rows[0]) in stored
     assert key_of(kind, rows[2]) in stored
-    if key_of(kind, rows[1]) in stored:
-        assert stored[key_of(kind, rows[1])][column] == text
-    else:
-        assert [(r.row, r.column) for r in summary.rejects] == [(3, column)]
+    assert key_of(kind, rows[1]) not in stored
+    assert [(r.row, r.column, r.reason) for r in summary.rejects] == [
+        (3, column, "longer than 100 characters")
+    ]
+
+
+def test_a_later_file_without_an_optional_column_keeps_the_stored_values(
+    world: Engine, tmp_path: Path
+) -> None:
+    first = load(world, tmp_path, "contacts", [
+        {"contact_id": "C1", "child_id": "CH1", "received_at": "2027-01-04T10:00:00Z",
+         "team_id": "DAT-A", "outcome": "NFA", "outcome_at": "2027-01-04T12:00:00Z"},
+    ])
+    assert first.inserted == 1
+    narrow = ("contact_id", "child_id", "received_at", "team_id", "worker_id")
+    later = load(world, tmp_path, "contacts", [
+        {"contact_id": "C1", "child_id": "CH1", "received_at": "2027-01-04T10:00:00Z",
+         "team_id": "DAT-A", "worker_id": "W9"},
+    ], header=narrow)
+
+    assert (later.updated, later.unchanged) == (1, 0)
+    row = db_rows(world, "contacts")[key_of("contacts", {"contact_id": "C1"})]
+    assert row["worker_id"] == "W9"
+    assert row["outcome"] == "NFA"
+    assert row["outcome_at"] == datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 
 
 # --- header and CSV syntax --------------------------------------------------------------------
