@@ -88,3 +88,17 @@ def require_current_schema(engine: Engine) -> None:
         f"the database at {where} is at schema revision {current}, this version of "
         f"frontdoor needs {head}: run `frontdoor migrate` (back up the database first)"
     )
+
+
+def analyze(engine: Engine, table: str) -> None:
+    """Refresh the planner's statistics for ``table`` after a bulk change.
+
+    The scan's query shapes rely on the planners knowing that open records are few: without
+    statistics SQLite may walk a full index instead of the partial index on open records.
+    SQLite samples at most 1000 rows per index (``analysis_limit``) to keep this fast at
+    millions of rows.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql(f"ANALYZE {table}")

@@ -90,17 +90,8 @@ def due_at(rule: TimescaleRule, cal: WorkingCalendar, start: datetime) -> dateti
     return start + rule.limit_delta
 
 
-@dataclass(frozen=True)
-class Window:
-    """An incremental evaluation: only records whose clock start crossed from the previous
-    threshold ``prev`` to the current one, or that were ingested at or after ``since``."""
-
-    prev: Threshold
-    since: datetime
-
-
 def _instant_record_queries(
-    rule: TimescaleRule, th: Threshold, *, now: datetime, window: Window | None
+    rule: TimescaleRule, th: Threshold, *, now: datetime
 ) -> list[Select[Any]]:
     """Queries for contacts/referrals: (id, team, child, start) of open candidates."""
     if rule.record == "contact":
@@ -111,15 +102,6 @@ def _instant_record_queries(
         rid, done = c.referral_id, c.decision_at
     cols = (rid, c.team_id, c.child_id, c.received_at)
     before = c.received_at < th.instant
-    if window is not None:
-        return [
-            # Crossed the cutoff since the last pass (partial index range on open records).
-            select(*cols).where(done.is_(None), before, c.received_at >= window.prev.instant),
-            # Arrived or changed since the last pass, whatever its age.
-            select(*cols).where(
-                c.ingested_at >= window.since, before, or_(done.is_(None), done > now)
-            ),
-        ]
     # The literal ``IS NULL`` lets both engines use the partial index on open records.
     return [
         select(*cols).where(done.is_(None), before),
@@ -127,7 +109,7 @@ def _instant_record_queries(
     ]
 
 
-def _s47_queries(th: Threshold, today: date, window: Window | None) -> list[Select[Any]]:
+def _s47_query(th: Threshold, today: date) -> Select[Any]:
     """(id, team, child, discussion held_at or None, start_date) of open S47 candidates."""
     discussion = table_of(StrategyDiscussion)
     s47 = table_of(S47Enquiry)
@@ -145,16 +127,10 @@ def _s47_queries(th: Threshold, today: date, window: Window | None) -> list[Sele
     )
     by_discussion = and_(d.held_at.is_not(None), d.held_at < th.instant)
     by_start = and_(d.held_at.is_(None), s.start_date <= th.day)
-    if window is None:
-        return [base.where(or_(by_discussion, by_start))]
-    return [
-        base.where(by_discussion, d.held_at >= window.prev.instant),
-        base.where(by_start, s.start_date > window.prev.day),
-        base.where(or_(by_discussion, by_start), s.ingested_at >= window.since),
-    ]
+    return base.where(or_(by_discussion, by_start))
 
 
-def _assessment_queries(th: Threshold, today: date, window: Window | None) -> list[Select[Any]]:
+def _assessment_query(th: Threshold, today: date) -> Select[Any]:
     """(id, team, child, referral received_at) of open assessment candidates."""
     assessment = table_of(Assessment)
     referral = table_of(Referral)
@@ -166,15 +142,7 @@ def _assessment_queries(th: Threshold, today: date, window: Window | None) -> li
         .join(referral, r.referral_id == a.referral_id)
         .where(a.start_date <= today, r.received_at < th.instant)
     )
-    if window is None:
-        return [base.where(or_(a.authorised_date.is_(None), a.authorised_date > today))]
-    return [
-        base.where(a.authorised_date.is_(None), r.received_at >= window.prev.instant),
-        base.where(
-            or_(a.authorised_date.is_(None), a.authorised_date > today),
-            a.ingested_at >= window.since,
-        ),
-    ]
+    return base.where(or_(a.authorised_date.is_(None), a.authorised_date > today))
 
 
 def evaluate_timescale(
@@ -183,28 +151,25 @@ def evaluate_timescale(
     cal: WorkingCalendar,
     *,
     now: datetime,
-    window: Window | None = None,
 ) -> list[Finding]:
-    """Findings of a timescale rule at ``now``, unsorted.
+    """Findings of a timescale rule at ``now``, unsorted, one per record.
 
-    With a ``window`` the evaluation is incremental: only records that crossed from
-    ``window.prev`` to the current threshold, or were ingested since ``window.since``, are
-    considered. Without one, every open record is.
+    Every open record is considered; :mod:`frontdoor.incremental` has the cheap variant.
     """
     th = start_threshold(rule, cal, now=now)
     today = cal.local_date(now)
     rows: list[Any] = []
     if rule.record in ("contact", "referral"):
-        for q in _instant_record_queries(rule, th, now=now, window=window):
+        for q in _instant_record_queries(rule, th, now=now):
             rows.extend(conn.execute(q))
     elif rule.record == "s47_enquiry":
-        for q in _s47_queries(th, today, window):
+        for q in [_s47_query(th, today)]:
             rows.extend(
                 (sid, team, child, held if held is not None else cal.start_of_day(start))
                 for sid, team, child, held, start in conn.execute(q)
             )
     else:
-        for q in _assessment_queries(th, today, window):
+        for q in [_assessment_query(th, today)]:
             rows.extend(conn.execute(q))
     out: dict[str, Finding] = {}
     rid = rule.id

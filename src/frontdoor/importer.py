@@ -21,6 +21,7 @@ from sqlalchemy import BindParameter, Connection, Engine, and_, bindparam, selec
 
 from frontdoor.bulkinsert import insert_rows
 from frontdoor.csvformat import FILE_SPECS, Col, FileSpec, ParseContext
+from frontdoor.db import analyze
 from frontdoor.errors import FileRefused
 from frontdoor.models import Team, table_of
 
@@ -236,9 +237,7 @@ def _write_batch(
         summary.inserted += len(inserts)
     if updates:
         where = and_(*(table.c[k] == bindparam(f"b_{k}") for k in spec.key))
-        values: dict[str, BindParameter[Any]] = {
-            c: bindparam(c) for c in (*present, "ingested_at")
-        }
+        values: dict[str, BindParameter[Any]] = {c: bindparam(c) for c in (*present, "ingested_at")}
         conn.execute(table.update().where(where).values(values), updates)
         summary.updated += len(updates)
 
@@ -316,6 +315,8 @@ def import_csv(
             raise FileRefused(f"{path}: row {row_no}: malformed CSV ({exc})") from None
         if batch:
             flush()
+    if summary.inserted or summary.updated:
+        analyze(engine, spec.table.name)
     return summary
 
 

@@ -183,26 +183,33 @@ def recently_closed(
     """
     b = table_of(Breach).c
     today = cal.local_date(now)
+    q: Select[Any]
     if rule.record == "contact":
         c = table_of(Contact).c
-        rid, changed, closed = c.contact_id, c.ingested_at, c.outcome_at <= now
+        q = select(c.contact_id, c.outcome_at <= now).where(c.ingested_at >= since)
     elif rule.record == "referral":
         r = table_of(Referral).c
-        rid, changed, closed = r.referral_id, r.ingested_at, r.decision_at <= now
+        q = select(r.referral_id, r.decision_at <= now).where(r.ingested_at >= since)
     elif rule.record == "s47_enquiry":
         s = table_of(S47Enquiry).c
-        rid, changed = s.s47_id, s.ingested_at
         closed = (s.icpc_date <= today) | (s.icpc_not_required.is_(True))
+        q = select(s.s47_id, closed).where(s.ingested_at >= since)
     else:
         a = table_of(Assessment).c
-        rid, changed, closed = a.assessment_id, a.ingested_at, a.authorised_date <= today
-    q: Select[Any] = (
-        select(b.record_id)
-        .select_from(rid.table)
-        .join(table_of(Breach), and_(b.record_id == rid, b.rule_id == rule.id))
-        .where(changed >= since, closed, b.resolved_at.is_(None))
-    )
-    return sorted(conn.execute(q).scalars())
+        q = select(a.assessment_id, a.authorised_date <= today).where(a.ingested_at >= since)
+    # Only the ingested_at condition goes to the database, so that both engines start from
+    # the small set of changed records; "closed" is tested on those rows.
+    changed_closed = sorted(rid for rid, closed_now in conn.execute(q) if closed_now)
+    found: list[str] = []
+    for i in range(0, len(changed_closed), 1000):
+        found += conn.execute(
+            select(b.record_id).where(
+                b.rule_id == rule.id,
+                b.resolved_at.is_(None),
+                b.record_id.in_(changed_closed[i : i + 1000]),
+            )
+        ).scalars()
+    return sorted(found)
 
 
 def recently_attended(conn: Connection, rule: AttendanceRule, *, since: datetime) -> list[str]:

@@ -9,6 +9,12 @@ to catch records that arrive late.
 The monitor's own state is :class:`Breach` (one row per rule and record, written once when the
 breach is first detected) and :class:`ScanState` (the cutoff of the last incremental pass).
 
+Index design (stack-notes.md §8): each source table has a partial index on its open records
+(completion IS NULL), used by the live scan, and a partial index on completed records
+(completion IS NOT NULL), used when replaying a past instant (``completion > now``). A full
+index on the completion column would also match ``IS NULL``, and SQLite then prefers it to the
+partial index, which made the incremental pass scan every open record.
+
 No ``from __future__ import annotations`` here: it breaks SQLModel (stack-notes.md §7).
 """
 
@@ -62,7 +68,13 @@ class Contact(SQLModel, table=True):
             postgresql_where=text("outcome_at IS NULL"),
             sqlite_where=text("outcome_at IS NULL"),
         ),
-        Index("ix_contact_outcome_at", "outcome_at"),
+        # Completed records only: serves replays ("done > now"); see the module docstring.
+        Index(
+            "ix_contact_outcome_at",
+            "outcome_at",
+            postgresql_where=text("outcome_at IS NOT NULL"),
+            sqlite_where=text("outcome_at IS NOT NULL"),
+        ),
         Index("ix_contact_ingested_at", "ingested_at"),
     )
 
@@ -88,9 +100,19 @@ class Referral(SQLModel, table=True):
             postgresql_where=text("decision_at IS NULL"),
             sqlite_where=text("decision_at IS NULL"),
         ),
-        Index("ix_referral_decision_at", "decision_at"),
+        # Completed records only: serves replays ("done > now"); see the module docstring.
+        Index(
+            "ix_referral_decision_at",
+            "decision_at",
+            postgresql_where=text("decision_at IS NOT NULL"),
+            sqlite_where=text("decision_at IS NOT NULL"),
+        ),
         Index("ix_referral_ingested_at", "ingested_at"),
         Index("ix_referral_child_received", "child_id", "received_at"),
+        # Drives the assessment rule's incremental pass (referrals that crossed 45 working
+        # days). The live referral scan still uses ix_referral_open: with statistics (the
+        # importer runs ANALYZE) the planners see that this range matches almost every row.
+        Index("ix_referral_received_at", "received_at"),
     )
 
     referral_id: str = Field(primary_key=True, max_length=64)
@@ -146,7 +168,13 @@ class S47Enquiry(SQLModel, table=True):
             postgresql_where=text("icpc_date IS NULL"),
             sqlite_where=text("icpc_date IS NULL"),
         ),
-        Index("ix_s47_enquiry_icpc_date", "icpc_date"),
+        # Completed records only: serves replays ("done > now"); see the module docstring.
+        Index(
+            "ix_s47_enquiry_icpc_date",
+            "icpc_date",
+            postgresql_where=text("icpc_date IS NOT NULL"),
+            sqlite_where=text("icpc_date IS NOT NULL"),
+        ),
         Index("ix_s47_enquiry_discussion_id", "discussion_id"),
         Index("ix_s47_enquiry_ingested_at", "ingested_at"),
     )
@@ -172,7 +200,13 @@ class Assessment(SQLModel, table=True):
             postgresql_where=text("authorised_date IS NULL"),
             sqlite_where=text("authorised_date IS NULL"),
         ),
-        Index("ix_assessment_authorised_date", "authorised_date"),
+        # Completed records only: serves replays ("done > now"); see the module docstring.
+        Index(
+            "ix_assessment_authorised_date",
+            "authorised_date",
+            postgresql_where=text("authorised_date IS NOT NULL"),
+            sqlite_where=text("authorised_date IS NOT NULL"),
+        ),
         Index("ix_assessment_referral_id", "referral_id"),
         Index("ix_assessment_ingested_at", "ingested_at"),
     )

@@ -28,12 +28,12 @@ from frontdoor.evaluate import (
     WORKING_HOURS_SLACK,
     Finding,
     Threshold,
-    Window,
     evaluate_attendance,
     evaluate_timescale,
     sort_findings,
     start_threshold,
 )
+from frontdoor.incremental import Window, evaluate_window
 from frontdoor.rules import AttendanceRule, TimescaleRule
 
 AnyRule = TimescaleRule | AttendanceRule
@@ -137,7 +137,7 @@ def run_incremental_scan(
                 threshold = None
             else:
                 window = Window(prev=_widened(prev, rule), since=since)
-                found = evaluate_timescale(conn, rule, cal, now=now, window=window)
+                found = evaluate_window(conn, rule, cal, now=now, window=window)
                 gone = ledger.recently_closed(conn, rule, cal, now=now, since=since)
                 threshold = start_threshold(rule, cal, now=now)
             out.new_breaches += ledger.record_breaches(conn, found, now=now)

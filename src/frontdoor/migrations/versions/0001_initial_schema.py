@@ -33,7 +33,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("assessment_id"),
     )
     with op.batch_alter_table("assessment", schema=None) as batch_op:
-        batch_op.create_index("ix_assessment_authorised_date", ["authorised_date"], unique=False)
+        batch_op.create_index(
+            "ix_assessment_authorised_date",
+            ["authorised_date"],
+            unique=False,
+            postgresql_where=sa.text("authorised_date IS NOT NULL"),
+            sqlite_where=sa.text("authorised_date IS NOT NULL"),
+        )
         batch_op.create_index("ix_assessment_ingested_at", ["ingested_at"], unique=False)
         batch_op.create_index(
             "ix_assessment_open",
@@ -93,7 +99,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("outcome_at IS NULL"),
             sqlite_where=sa.text("outcome_at IS NULL"),
         )
-        batch_op.create_index("ix_contact_outcome_at", ["outcome_at"], unique=False)
+        batch_op.create_index(
+            "ix_contact_outcome_at",
+            ["outcome_at"],
+            unique=False,
+            postgresql_where=sa.text("outcome_at IS NOT NULL"),
+            sqlite_where=sa.text("outcome_at IS NOT NULL"),
+        )
 
     op.create_table(
         "referral",
@@ -112,7 +124,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_referral_child_received", ["child_id", "received_at"], unique=False
         )
-        batch_op.create_index("ix_referral_decision_at", ["decision_at"], unique=False)
+        batch_op.create_index(
+            "ix_referral_decision_at",
+            ["decision_at"],
+            unique=False,
+            postgresql_where=sa.text("decision_at IS NOT NULL"),
+            sqlite_where=sa.text("decision_at IS NOT NULL"),
+        )
         batch_op.create_index("ix_referral_ingested_at", ["ingested_at"], unique=False)
         batch_op.create_index(
             "ix_referral_open",
@@ -121,6 +139,7 @@ def upgrade() -> None:
             postgresql_where=sa.text("decision_at IS NULL"),
             sqlite_where=sa.text("decision_at IS NULL"),
         )
+        batch_op.create_index("ix_referral_received_at", ["received_at"], unique=False)
 
     op.create_table(
         "s47_enquiry",
@@ -136,7 +155,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("s47_enquiry", schema=None) as batch_op:
         batch_op.create_index("ix_s47_enquiry_discussion_id", ["discussion_id"], unique=False)
-        batch_op.create_index("ix_s47_enquiry_icpc_date", ["icpc_date"], unique=False)
+        batch_op.create_index(
+            "ix_s47_enquiry_icpc_date",
+            ["icpc_date"],
+            unique=False,
+            postgresql_where=sa.text("icpc_date IS NOT NULL"),
+            sqlite_where=sa.text("icpc_date IS NOT NULL"),
+        )
         batch_op.create_index("ix_s47_enquiry_ingested_at", ["ingested_at"], unique=False)
         batch_op.create_index(
             "ix_s47_enquiry_open",
@@ -219,23 +244,36 @@ def downgrade() -> None:
             sqlite_where=sa.text("icpc_date IS NULL"),
         )
         batch_op.drop_index("ix_s47_enquiry_ingested_at")
-        batch_op.drop_index("ix_s47_enquiry_icpc_date")
+        batch_op.drop_index(
+            "ix_s47_enquiry_icpc_date",
+            postgresql_where=sa.text("icpc_date IS NOT NULL"),
+            sqlite_where=sa.text("icpc_date IS NOT NULL"),
+        )
         batch_op.drop_index("ix_s47_enquiry_discussion_id")
 
     op.drop_table("s47_enquiry")
     with op.batch_alter_table("referral", schema=None) as batch_op:
+        batch_op.drop_index("ix_referral_received_at")
         batch_op.drop_index(
             "ix_referral_open",
             postgresql_where=sa.text("decision_at IS NULL"),
             sqlite_where=sa.text("decision_at IS NULL"),
         )
         batch_op.drop_index("ix_referral_ingested_at")
-        batch_op.drop_index("ix_referral_decision_at")
+        batch_op.drop_index(
+            "ix_referral_decision_at",
+            postgresql_where=sa.text("decision_at IS NOT NULL"),
+            sqlite_where=sa.text("decision_at IS NOT NULL"),
+        )
         batch_op.drop_index("ix_referral_child_received")
 
     op.drop_table("referral")
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.drop_index("ix_contact_outcome_at")
+        batch_op.drop_index(
+            "ix_contact_outcome_at",
+            postgresql_where=sa.text("outcome_at IS NOT NULL"),
+            sqlite_where=sa.text("outcome_at IS NOT NULL"),
+        )
         batch_op.drop_index(
             "ix_contact_open",
             postgresql_where=sa.text("outcome_at IS NULL"),
@@ -261,7 +299,11 @@ def downgrade() -> None:
             sqlite_where=sa.text("authorised_date IS NULL"),
         )
         batch_op.drop_index("ix_assessment_ingested_at")
-        batch_op.drop_index("ix_assessment_authorised_date")
+        batch_op.drop_index(
+            "ix_assessment_authorised_date",
+            postgresql_where=sa.text("authorised_date IS NOT NULL"),
+            sqlite_where=sa.text("authorised_date IS NOT NULL"),
+        )
 
     op.drop_table("assessment")
     # ### end Alembic commands ###
