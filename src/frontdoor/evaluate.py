@@ -18,12 +18,25 @@ How a timescale rule is evaluated without looping over every record:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, and_, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Select,
+    String,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.models import (
@@ -42,10 +55,9 @@ from frontdoor.rules import AttendanceRule, TimescaleRule
 WORKING_HOURS_SLACK = timedelta(days=21)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One rule finding. ``due_at`` is None for attendance rules, ``missing_agencies`` for
-    timescale rules. Instants are aware UTC."""
+    timescale rules. Instants are aware. (A named tuple: scans build tens of thousands.)"""
 
     rule: str
     record_id: str
@@ -90,8 +102,52 @@ def due_at(rule: TimescaleRule, cal: WorkingCalendar, start: datetime) -> dateti
     return start + rule.limit_delta
 
 
+def due_function(rule: TimescaleRule, cal: WorkingCalendar) -> Callable[[datetime], datetime]:
+    """:func:`due_at` for one rule, specialised for computing many due moments.
+
+    For working days the due moment depends only on the local start date, so it is cached
+    per date; a scan of tens of thousands of open records touches a few hundred dates.
+    """
+    if rule.clock == "working-days":
+        tz, n = cal.tz, rule.limit
+        by_day: dict[date, datetime] = {}
+
+        def working_days(start: datetime) -> datetime:
+            day = start.astimezone(tz).date()
+            due = by_day.get(day)
+            if due is None:
+                due = by_day[day] = cal.due_working_days(day, n)
+            return due
+
+        return working_days
+    if rule.clock == "working-hours":
+        delta, office = rule.limit_delta, rule.office
+        return lambda start: cal.add_working_time(start, delta, office=office)
+    delta = rule.limit_delta
+    return lambda start: start + delta
+
+
+def fast_instant(column: ColumnElement[datetime], dialect: str) -> ColumnElement[Any]:
+    """``column`` selected without the UTC type's per-row processing (a hot path).
+
+    On SQLite the stored UTC text is returned and :func:`parse_instant` reads it (three times
+    faster through SQLAlchemy than the generic datetime processing); PostgreSQL's driver
+    already returns aware datetimes.
+    """
+    if dialect == "sqlite":
+        return type_coerce(column, String())
+    return type_coerce(column, DateTime(timezone=True))
+
+
+def parse_instant(value: datetime | str) -> datetime:
+    """The aware instant of a value selected with :func:`fast_instant`."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
 def _instant_record_queries(
-    rule: TimescaleRule, th: Threshold, *, now: datetime
+    rule: TimescaleRule, th: Threshold, *, now: datetime, dialect: str
 ) -> list[Select[Any]]:
     """Queries for contacts/referrals: (id, team, child, start) of open candidates."""
     if rule.record == "contact":
@@ -100,7 +156,7 @@ def _instant_record_queries(
     else:
         c = table_of(Referral).c
         rid, done = c.referral_id, c.decision_at
-    cols = (rid, c.team_id, c.child_id, c.received_at)
+    cols = (rid, c.team_id, c.child_id, fast_instant(c.received_at, dialect))
     before = c.received_at < th.instant
     # The literal ``IS NULL`` lets both engines use the partial index on open records.
     return [
@@ -109,14 +165,14 @@ def _instant_record_queries(
     ]
 
 
-def _s47_query(th: Threshold, today: date) -> Select[Any]:
+def _s47_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
     """(id, team, child, discussion held_at or None, start_date) of open S47 candidates."""
     discussion = table_of(StrategyDiscussion)
     s47 = table_of(S47Enquiry)
     d = discussion.c
     s = s47.c
     base = (
-        select(s.s47_id, s.team_id, s.child_id, d.held_at, s.start_date)
+        select(s.s47_id, s.team_id, s.child_id, fast_instant(d.held_at, dialect), s.start_date)
         .select_from(s47)
         .outerjoin(discussion, d.discussion_id == s.discussion_id)
         .where(
@@ -130,14 +186,14 @@ def _s47_query(th: Threshold, today: date) -> Select[Any]:
     return base.where(or_(by_discussion, by_start))
 
 
-def _assessment_query(th: Threshold, today: date) -> Select[Any]:
+def _assessment_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
     """(id, team, child, referral received_at) of open assessment candidates."""
     assessment = table_of(Assessment)
     referral = table_of(Referral)
     a = assessment.c
     r = referral.c
     base = (
-        select(a.assessment_id, a.team_id, a.child_id, r.received_at)
+        select(a.assessment_id, a.team_id, a.child_id, fast_instant(r.received_at, dialect))
         .select_from(assessment)
         .join(referral, r.referral_id == a.referral_id)
         .where(a.start_date <= today, r.received_at < th.instant)
@@ -158,23 +214,37 @@ def evaluate_timescale(
     """
     th = start_threshold(rule, cal, now=now)
     today = cal.local_date(now)
+    dialect = conn.dialect.name
     rows: list[Any] = []
     if rule.record in ("contact", "referral"):
-        for q in _instant_record_queries(rule, th, now=now):
-            rows.extend(conn.execute(q))
+        for q in _instant_record_queries(rule, th, now=now, dialect=dialect):
+            rows.extend(conn.execute(q).all())
     elif rule.record == "s47_enquiry":
-        for q in [_s47_query(th, today)]:
+        for q in [_s47_query(th, today, dialect)]:
             rows.extend(
                 (sid, team, child, held if held is not None else cal.start_of_day(start))
-                for sid, team, child, held, start in conn.execute(q)
+                for sid, team, child, held, start in conn.execute(q).all()
             )
     else:
-        for q in [_assessment_query(th, today)]:
-            rows.extend(conn.execute(q))
+        for q in [_assessment_query(th, today, dialect)]:
+            rows.extend(conn.execute(q).all())
+    return keep_overdue(rule, cal, rows, now=now)
+
+
+def keep_overdue(
+    rule: TimescaleRule, cal: WorkingCalendar, rows: Iterable[Sequence[Any]], *, now: datetime
+) -> list[Finding]:
+    """Findings for the candidate rows ``(id, team, child, clock start)`` whose exact due
+    moment is before ``now``; one per record id (a repeated id keeps its last row)."""
+    due_of = due_function(rule, cal)
     out: dict[str, Finding] = {}
     rid = rule.id
-    for record_id, team_id, child_id, started in rows:
-        due = due_at(rule, cal, started)
+    # A hot loop (tens of thousands of rows): names bound locally, the SQLite text of
+    # fast_instant() parsed inline.
+    fromiso, utc, text = datetime.fromisoformat, UTC, str
+    for record_id, team_id, child_id, start in rows:
+        started = fromiso(start).replace(tzinfo=utc) if start.__class__ is text else start
+        due = due_of(started)
         if due < now:
             out[record_id] = Finding(rid, record_id, team_id, child_id, started, due, None)
     return list(out.values())

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.evaluate import Finding, Threshold, due_at, start_threshold
+from frontdoor.evaluate import Finding, Threshold, keep_overdue, start_threshold
 from frontdoor.models import (
     Assessment,
     Contact,
@@ -159,9 +159,4 @@ def evaluate_window(
         rows = _s47_rows(conn, cal, th, window, today)
     else:
         rows = _assessment_rows(conn, th, window, today)
-    out: dict[str, Finding] = {}
-    for record_id, team_id, child_id, started in rows:
-        due = due_at(rule, cal, started)
-        if due < now:
-            out[record_id] = Finding(rule.id, record_id, team_id, child_id, started, due, None)
-    return list(out.values())
+    return keep_overdue(rule, cal, rows, now=now)
