@@ -38,7 +38,7 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy import Engine, select
 
-from frontdoor.clock import WorkingCalendar, england_calendar, localize
+from frontdoor.clock import WorkingCalendar, localize
 from frontdoor.csvformat import FILE_NAMES, FILE_SPECS, IMPORT_ORDER, ParseContext
 from frontdoor.evaluate import due_at
 from frontdoor.generate import generate_dataset
@@ -268,8 +268,8 @@ class Scenario:
 
 
 @pytest.fixture(name="scenario", scope="module")
-def _scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
-    cal = england_calendar()
+def _scenario(tmp_path_factory: pytest.TempPathFactory, calendar: WorkingCalendar) -> Scenario:
+    cal = calendar
     out_dir = tmp_path_factory.mktemp("live-feed")
     summary = generate_dataset(out_dir, seed=SEED, start=HISTORY_START,
                                days=(END - HISTORY_START).days,
