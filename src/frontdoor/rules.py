@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -82,17 +82,20 @@ class TimescaleRule(_Strict):
     enabled: bool = True
 
     @model_validator(mode="after")
+    def _check_clock(self) -> TimescaleRule:
+        if self.record in ("s47_enquiry", "assessment") and self.clock != "working-days":
+            # Their clocks start on a date and complete on a date (data contract), so only a
+            # date-based limit is meaningful.
+            raise ValueError(f"record {self.record!r} needs clock = 'working-days'")
+        return self
+
+    @model_validator(mode="after")
     def _check_office_hours(self) -> TimescaleRule:
         if self.office_hours is not None:
             if self.clock != "working-hours":
                 raise ValueError("office_hours is only allowed with clock = 'working-hours'")
             parse_office_hours(self.office_hours)
         return self
-
-    @property
-    def unit(self) -> str:
-        """``days`` for the working-days clock, otherwise ``hours``."""
-        return "days" if self.clock == "working-days" else "hours"
 
     @property
     def office(self) -> OfficeHours | None:
@@ -224,10 +227,3 @@ def load_rules(rules_dir: Path) -> list[TimescaleRule | AttendanceRule]:
     if problems:
         raise RuleError("\n".join(problems))
     return rules
-
-
-def enabled(
-    rules: Sequence[TimescaleRule | AttendanceRule],
-) -> list[TimescaleRule | AttendanceRule]:
-    """The rules that are switched on, in their given order."""
-    return [r for r in rules if r.enabled]

@@ -25,9 +25,7 @@ from sqlalchemy import Connection, Engine
 from frontdoor import ledger
 from frontdoor.clock import WorkingCalendar
 from frontdoor.evaluate import (
-    WORKING_HOURS_SLACK,
     Finding,
-    Threshold,
     evaluate_attendance,
     evaluate_timescale,
     sort_findings,
@@ -100,16 +98,6 @@ class IncrementalResult:
     duration_ms: float = 0.0
 
 
-def _widened(prev: Threshold, rule: TimescaleRule) -> Threshold:
-    """The previous threshold, widened for the working-hours clock whose threshold is only a
-    bound: records between the bound and the exact cut may not have been due last time."""
-    if rule.clock != "working-hours":
-        return prev
-    return Threshold(
-        prev.instant - WORKING_HOURS_SLACK, prev.day - WORKING_HOURS_SLACK, exact=False
-    )
-
-
 def run_incremental_scan(
     engine: Engine, rules: Sequence[AnyRule], cal: WorkingCalendar, *, now: datetime
 ) -> IncrementalResult:
@@ -136,7 +124,7 @@ def run_incremental_scan(
                 gone = ledger.recently_attended(conn, rule, since=since)
                 threshold = None
             else:
-                window = Window(prev=_widened(prev, rule), since=since)
+                window = Window(prev=prev, since=since)
                 found = evaluate_window(conn, rule, cal, now=now, window=window)
                 gone = ledger.recently_closed(conn, rule, cal, now=now, since=since)
                 threshold = start_threshold(rule, cal, now=now)
