@@ -1,10 +1,15 @@
 """Incremental evaluation of timescale rules: only what changed since the last pass.
 
-A record can become a finding between two passes in two ways only:
+A record can become a finding between two passes in three ways only:
 
 * its clock start crossed the threshold: it started in ``[prev.instant, now.instant)`` (for
   date starts, on a day in ``(prev.day, now.day]``) and is still open;
-* it was ingested (inserted or changed) since the last pass, whatever its age.
+* it was ingested (inserted or changed) since the last pass, whatever its age;
+* the record its clock starts from (an enquiry's discussion, an assessment's referral) was
+  ingested since the last pass.
+
+(The thresholds are exact for every clock, and a rule whose definition changed is evaluated
+in full by the caller, so nothing else can move a record across the line.)
 
 Each set is fetched with a query that only one index can serve (the start range, or
 ``ingested_at``), in two steps where a join would let a planner start from the wrong side (it
@@ -61,10 +66,12 @@ def _instant_rows(
         c = table_of(Referral).c
         rid, done = c.referral_id, c.decision_at
     cols = (rid, c.team_id, c.child_id, c.received_at)
-    crossed = select(*cols).where(  # the partial index on open records, as a range
-        done.is_(None), c.received_at < th.instant, c.received_at >= w.prev.instant
-    )
-    rows: list[tuple[str, str, str, datetime]] = [tuple(r) for r in conn.execute(crossed)]
+    crossed = (c.received_at < th.instant, c.received_at >= w.prev.instant)
+    rows: list[tuple[str, str, str, datetime]] = []
+    # Open at now: no completion (the partial index on open records, as a range), or one
+    # stamped after now (the partial index on completed records).
+    for still_open in (done.is_(None), done > now):
+        rows += [tuple(r) for r in conn.execute(select(*cols).where(still_open, *crossed))]
     for record_id, team, child, received, done_at in conn.execute(
         select(*cols, done).where(c.ingested_at >= w.since)
     ):
@@ -91,6 +98,10 @@ def _s47_rows(
                 d.held_at >= w.prev.instant, d.held_at < th.instant
             )
         ).all()
+    )
+    # A discussion imported since the last pass may have moved its enquiries' clock start.
+    held.update(
+        conn.execute(select(d.discussion_id, d.held_at).where(d.ingested_at >= w.since)).all()
     )
     candidates: list[Any] = []
     for chunk in _chunks(sorted(held)):
@@ -128,6 +139,10 @@ def _assessment_rows(
                 r.received_at >= w.prev.instant, r.received_at < th.instant
             )
         ).all()
+    )
+    # A referral imported since the last pass may have moved its assessments' clock start.
+    received.update(
+        conn.execute(select(r.referral_id, r.received_at).where(r.ingested_at >= w.since)).all()
     )
     cols = (a.assessment_id, a.team_id, a.child_id, a.referral_id, a.start_date,
             a.authorised_date)  # fmt: skip

@@ -8,11 +8,13 @@ incremental pass continues.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,22 +33,25 @@ from frontdoor.models import (
 from frontdoor.rules import AttendanceRule, TimescaleRule
 
 
-def _insert_ignore(conn: Connection) -> Any:
+def _dialect_insert(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
-def record_breaches(conn: Connection, findings: Sequence[Finding], *, now: datetime) -> int:
-    """Insert a breach row for each finding not yet in the ledger; return how many were new.
+def record_breaches(
+    conn: Connection, findings: Sequence[Finding], *, now: datetime
+) -> tuple[int, int]:
+    """Record the findings in the ledger; return (new breaches, reopened breaches).
 
-    The unique (rule_id, record_id) constraint with ``ON CONFLICT DO NOTHING`` makes this safe
-    to repeat and safe against a concurrent scan: a breach is recorded once, with the moment it
-    was first detected.
+    A finding not yet in the ledger is inserted with ``first_detected_at = now``. A finding
+    whose breach was resolved is reopened (``resolved_at`` cleared; a corrected export took
+    its completion away). The unique (rule_id, record_id) constraint makes this safe to repeat
+    and safe against a concurrent scan: each breach is recorded once.
     """
     if not findings:
-        return 0
-    insert = _insert_ignore(conn)
+        return 0, 0
+    insert = _dialect_insert(conn)
     table = table_of(Breach)
-    new = 0
+    new = reopened = 0
     rows = [
         {
             "rule_id": f.rule,
@@ -63,13 +68,21 @@ def record_breaches(conn: Connection, findings: Sequence[Finding], *, now: datet
     for i in range(0, len(rows), 2000):
         stmt = (
             insert(table)
-            .on_conflict_do_nothing(index_elements=["rule_id", "record_id"])
-            .returning(table.c.id)
+            .on_conflict_do_update(
+                index_elements=["rule_id", "record_id"],
+                set_={"resolved_at": None},
+                where=table.c.resolved_at.is_not(None),
+            )
+            .returning(table.c.first_detected_at)
         )
-        # RETURNING counts the rows really inserted on every engine (executemany rowcount
-        # is not reliable across drivers).
-        new += len(conn.execute(stmt, rows[i : i + 2000]).all())
-    return new
+        # RETURNING gives the inserted and the reopened rows on both engines (executemany
+        # rowcount is not reliable across drivers); a new row carries this pass's time.
+        for (first,) in conn.execute(stmt, rows[i : i + 2000]).all():
+            if first == now:
+                new += 1
+            else:
+                reopened += 1
+    return new, reopened
 
 
 def unresolved_ids(conn: Connection, rule_id: str) -> list[str]:
@@ -145,26 +158,53 @@ def attendance_complete(conn: Connection, rule: AttendanceRule, ids: Sequence[st
     return sorted(rid for rid, got in have.items() if need <= got)
 
 
+def rule_fingerprint(rule: TimescaleRule | AttendanceRule) -> str:
+    """A digest of everything that defines ``rule``; a stored state with another fingerprint
+    was computed under another definition (a changed limit, clock or agency list)."""
+    return hashlib.sha256(rule.model_dump_json().encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RuleState:
+    """What the last recording pass of one rule left: its threshold, when it ran, and the
+    fingerprint of the rule definition it used."""
+
+    threshold: Threshold
+    ran_at: datetime
+    fingerprint: str
+
+
 def save_state(
-    conn: Connection, rule_id: str, threshold: Threshold | None, *, now: datetime
+    conn: Connection,
+    rule: TimescaleRule | AttendanceRule,
+    threshold: Threshold | None,
+    *,
+    now: datetime,
 ) -> None:
-    """Store the threshold (None for attendance rules: ``now`` is kept) and ``now``."""
+    """Store the threshold (None for attendance rules: ``now`` is kept), ``now`` and the
+    rule's fingerprint."""
     instant = threshold.instant if threshold else now
     day: date | None = threshold.day if threshold else None
-    insert = _insert_ignore(conn)
-    values = {"cutoff": instant, "cutoff_day": day, "ran_at": now}
-    stmt = insert(table_of(ScanState)).values(rule_id=rule_id, **values)
+    insert = _dialect_insert(conn)
+    values = {
+        "cutoff": instant,
+        "cutoff_day": day,
+        "ran_at": now,
+        "rule_fingerprint": rule_fingerprint(rule),
+    }
+    stmt = insert(table_of(ScanState)).values(rule_id=rule.id, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=["rule_id"], set_=values))
 
 
-def load_states(conn: Connection) -> dict[str, tuple[Threshold, datetime]]:
-    """Per rule id: (stored threshold, time of the pass that stored it)."""
+def load_states(conn: Connection) -> dict[str, RuleState]:
+    """The stored state of every rule, by rule id."""
     st = table_of(ScanState).c
-    out: dict[str, tuple[Threshold, datetime]] = {}
-    for rule_id, cutoff, day, ran_at in conn.execute(
-        select(st.rule_id, st.cutoff, st.cutoff_day, st.ran_at)
+    out: dict[str, RuleState] = {}
+    for rule_id, cutoff, day, ran_at, fingerprint in conn.execute(
+        select(st.rule_id, st.cutoff, st.cutoff_day, st.ran_at, st.rule_fingerprint)
     ):
-        out[rule_id] = (Threshold(cutoff, day or cutoff.date(), exact=True), ran_at)
+        threshold = Threshold(cutoff, day or cutoff.date(), exact=True)
+        out[rule_id] = RuleState(threshold, ran_at, fingerprint)
     return out
 
 
@@ -176,30 +216,47 @@ def recently_closed(
     now: datetime,
     since: datetime,
 ) -> list[str]:
-    """Unresolved breaches of ``rule`` whose record changed since ``since`` and is now closed.
+    """Unresolved breaches of ``rule`` whose record closed since ``since``.
 
-    Driven by the records' ``ingested_at`` index, so the cost follows the number of changes,
-    not the size of the ledger.
+    A record closes between passes when it is ingested with its completion, or when a
+    completion stamped in advance (a booked conference date, a future-dated outcome) falls
+    due. Each query is served by one index (``ingested_at``, or the partial index on completed
+    records), so the cost follows the number of changes, not the size of the ledger.
     """
     b = table_of(Breach).c
     today = cal.local_date(now)
-    q: Select[Any]
-    if rule.record == "contact":
-        c = table_of(Contact).c
-        q = select(c.contact_id, c.outcome_at <= now).where(c.ingested_at >= since)
-    elif rule.record == "referral":
-        r = table_of(Referral).c
-        q = select(r.referral_id, r.decision_at <= now).where(r.ingested_at >= since)
+    since_day = cal.local_date(since)
+    queries: list[Select[Any]]
+    closed: ColumnElement[bool]
+    if rule.record in ("contact", "referral"):
+        c = table_of(Contact if rule.record == "contact" else Referral).c
+        rid = c.contact_id if rule.record == "contact" else c.referral_id
+        done = c.outcome_at if rule.record == "contact" else c.decision_at
+        queries = [
+            select(rid, done <= now).where(c.ingested_at >= since),
+            select(rid, done <= now).where(done > since, done <= now),
+        ]
     elif rule.record == "s47_enquiry":
         s = table_of(S47Enquiry).c
         closed = (s.icpc_date <= today) | (s.icpc_not_required.is_(True))
-        q = select(s.s47_id, closed).where(s.ingested_at >= since)
+        queries = [
+            select(s.s47_id, closed).where(s.ingested_at >= since),
+            select(s.s47_id, closed).where(s.icpc_date >= since_day, s.icpc_date <= today),
+        ]
     else:
         a = table_of(Assessment).c
-        q = select(a.assessment_id, a.authorised_date <= today).where(a.ingested_at >= since)
-    # Only the ingested_at condition goes to the database, so that both engines start from
-    # the small set of changed records; "closed" is tested on those rows.
-    changed_closed = sorted(rid for rid, closed_now in conn.execute(q) if closed_now)
+        closed = a.authorised_date <= today
+        queries = [
+            select(a.assessment_id, closed).where(a.ingested_at >= since),
+            select(a.assessment_id, closed).where(
+                a.authorised_date >= since_day, a.authorised_date <= today
+            ),
+        ]
+    # Only the narrowing condition goes to the database; "closed at now" is tested on the
+    # rows, so that both engines start from the small set of changed records.
+    changed_closed = sorted(
+        {rid for q in queries for rid, closed_now in conn.execute(q) if closed_now}
+    )
     found: list[str] = []
     for i in range(0, len(changed_closed), 1000):
         found += conn.execute(

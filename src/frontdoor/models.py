@@ -261,3 +261,4 @@ class ScanState(SQLModel, table=True):
     cutoff: datetime = Field(sa_column=_utc(nullable=False))
     cutoff_day: date | None = Field(default=None)
     ran_at: datetime = Field(sa_column=_utc(nullable=False))
+    rule_fingerprint: str = Field(max_length=64)

@@ -1,16 +1,16 @@
 """Scan use cases: evaluate every rule at ``now`` and keep the breach ledger.
 
 * :func:`run_scan` evaluates every enabled rule fully. With ``record=True`` (a scan at the
-  current time) it also records each new breach once, marks recorded breaches whose record has
-  since closed as resolved, and stores each rule's threshold for the incremental pass. This is
-  the reconciliation pass: it is exact whatever happened before.
+  current time) it also records each new breach once, reopens breaches whose record lost its
+  completion, resolves those whose record closed, and stores each rule's state for the
+  incremental pass. This is the reconciliation pass: exact whatever happened before.
 * :func:`run_incremental_scan` is the cheap pass for a scheduler. Its cost follows what changed
-  since the last pass, not the size of the data: records whose clock start crossed the
-  threshold since then, records ingested since then, and breaches whose record changed since
-  then. A rule with no stored state (first run, or a new rule) is evaluated fully. Run a full
-  live scan after changing a rule's limit or clock, and periodically as a reconciliation.
+  since the last pass, not the size of the data (see :mod:`frontdoor.incremental`). A rule
+  with no stored state, or whose definition changed since (a different limit, clock or agency
+  list), is evaluated fully instead.
 
-Neither reads the real time: ``now`` is always passed in.
+Neither reads the wall clock: ``now`` is always passed in (``perf_counter`` only measures how
+long a pass took).
 """
 
 from __future__ import annotations
@@ -43,16 +43,38 @@ INGEST_MARGIN = timedelta(hours=1)
 
 
 @dataclass
-class ScanResult:
+class LedgerChanges:
+    """How one pass changed the breach ledger."""
+
+    new_breaches: int = 0
+    reopened_breaches: int = 0
+    resolved_breaches: int = 0
+
+    def add(self, new: int, reopened: int, resolved: int) -> None:
+        """Add the counts of one rule."""
+        self.new_breaches += new
+        self.reopened_breaches += reopened
+        self.resolved_breaches += resolved
+
+
+@dataclass
+class ScanResult(LedgerChanges):
     """What a scan found and changed. ``findings`` is sorted by rule then record id."""
 
-    now: datetime
-    findings: list[Finding]
-    rules: list[AnyRule]
-    new_breaches: int = 0
-    resolved_breaches: int = 0
+    now: datetime = field(kw_only=True)
+    findings: list[Finding] = field(default_factory=list)
+    rules: list[AnyRule] = field(default_factory=list)
     duration_ms: float = 0.0
     per_rule: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IncrementalResult(LedgerChanges):
+    """Counts of one incremental pass; ``full_rules`` were evaluated in full."""
+
+    now: datetime = field(kw_only=True)
+    full_rules: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
 
 
 def run_scan(
@@ -72,65 +94,49 @@ def run_scan(
     started = time.perf_counter()
     active = [r for r in rules if r.enabled]
     findings: list[Finding] = []
-    result = ScanResult(now=now, findings=[], rules=active)
+    result = ScanResult(now=now, rules=active)
     with engine.begin() if record else engine.connect() as conn:
         for rule in active:
             found = _evaluate(conn, rule, cal, now=now)
             result.per_rule[rule.id] = len(found)
             findings.extend(found)
             if record:
-                new, resolved = _reconcile(conn, rule, found, cal, now=now)
-                result.new_breaches += new
-                result.resolved_breaches += resolved
+                result.add(*_reconcile(conn, rule, found, cal, now=now))
     result.findings = sort_findings(findings)
     result.duration_ms = (time.perf_counter() - started) * 1000
     return result
 
 
-@dataclass
-class IncrementalResult:
-    """Counts of one incremental pass."""
-
-    now: datetime
-    new_breaches: int = 0
-    resolved_breaches: int = 0
-    full_rules: list[str] = field(default_factory=list)
-    duration_ms: float = 0.0
-
-
 def run_incremental_scan(
     engine: Engine, rules: Sequence[AnyRule], cal: WorkingCalendar, *, now: datetime
 ) -> IncrementalResult:
-    """Record breaches that appeared since the last pass and resolve those that closed."""
+    """Record breaches that appeared since the last pass; reopen and resolve as records
+    changed. All in one transaction."""
     started = time.perf_counter()
     out = IncrementalResult(now=now)
     with engine.begin() as conn:
         states = ledger.load_states(conn)
         for rule in (r for r in rules if r.enabled):
             state = states.get(rule.id)
-            if state is None:
-                # No stored state: one full, exact evaluation and reconciliation.
-                new, resolved = _reconcile(
-                    conn, rule, _evaluate(conn, rule, cal, now=now), cal, now=now
-                )
-                out.new_breaches += new
-                out.resolved_breaches += resolved
+            if state is None or state.fingerprint != ledger.rule_fingerprint(rule):
+                # No usable state: one full, exact evaluation and reconciliation.
+                found = _evaluate(conn, rule, cal, now=now)
+                out.add(*_reconcile(conn, rule, found, cal, now=now))
                 out.full_rules.append(rule.id)
                 continue
-            prev, ran_at = state
-            since = ran_at - INGEST_MARGIN
+            since = state.ran_at - INGEST_MARGIN
             if isinstance(rule, AttendanceRule):
                 found = evaluate_attendance(conn, rule, now=now, since=since)
                 gone = ledger.recently_attended(conn, rule, since=since)
                 threshold = None
             else:
-                window = Window(prev=prev, since=since)
+                window = Window(prev=state.threshold, since=since)
                 found = evaluate_window(conn, rule, cal, now=now, window=window)
                 gone = ledger.recently_closed(conn, rule, cal, now=now, since=since)
                 threshold = start_threshold(rule, cal, now=now)
-            out.new_breaches += ledger.record_breaches(conn, found, now=now)
-            out.resolved_breaches += ledger.mark_resolved(conn, rule.id, gone, now)
-            ledger.save_state(conn, rule.id, threshold, now=now)
+            new, reopened = ledger.record_breaches(conn, found, now=now)
+            out.add(new, reopened, ledger.mark_resolved(conn, rule.id, gone, now))
+            ledger.save_state(conn, rule, threshold, now=now)
     out.duration_ms = (time.perf_counter() - started) * 1000
     return out
 
@@ -150,20 +156,20 @@ def _reconcile(
     cal: WorkingCalendar,
     *,
     now: datetime,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Bring the ledger in line with a full evaluation of ``rule``; store its state.
 
-    Records new breaches and resolves unresolved ones whose record is closed. A discussion
-    that merely aged out of the lookback window is not resolved, only unseen. Returns
-    (new breaches, resolved breaches).
+    Records new breaches, reopens resolved ones that are open again, and resolves unresolved
+    ones whose record is closed. A discussion that merely aged out of the lookback window is
+    not resolved, only unseen. Returns (new, reopened, resolved).
     """
-    new = ledger.record_breaches(conn, found, now=now)
+    new, reopened = ledger.record_breaches(conn, found, now=now)
     open_ids = {f.record_id for f in found}
     stale = [rid for rid in ledger.unresolved_ids(conn, rule.id) if rid not in open_ids]
     if isinstance(rule, TimescaleRule):
         gone = sorted(ledger.closed_ids(conn, rule, stale, cal, now))
-        ledger.save_state(conn, rule.id, start_threshold(rule, cal, now=now), now=now)
+        ledger.save_state(conn, rule, start_threshold(rule, cal, now=now), now=now)
     else:
         gone = ledger.attendance_complete(conn, rule, stale)
-        ledger.save_state(conn, rule.id, None, now=now)
-    return new, ledger.mark_resolved(conn, rule.id, gone, now)
+        ledger.save_state(conn, rule, None, now=now)
+    return new, reopened, ledger.mark_resolved(conn, rule.id, gone, now)

@@ -141,3 +141,104 @@ def test_attendance_breaches_resolve_when_attendance_is_completed(
     ], ingested_at=T0 + timedelta(minutes=90))
     inc = run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=2))
     assert inc.resolved_breaches == 1
+
+
+def _daily(engine: Engine, calendar: WorkingCalendar, start: datetime, days: int,
+           rules: list[object] | None = None) -> None:
+    for day in range(days):
+        run_incremental_scan(engine, rules or RULES, calendar,  # type: ignore[arg-type]
+                             now=start + timedelta(days=day))
+
+
+def test_an_assessment_breach_appears_when_its_referral_is_corrected_to_an_earlier_date(
+    engine: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    load_team(engine, tmp_path)
+    t = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    load(engine, tmp_path, "referrals", [
+        {"referral_id": "R1", "child_id": "CH1", "received_at": t.isoformat(),
+         "team_id": "DAT-A", "decision_at": (t + timedelta(hours=2)).isoformat()},
+    ], ingested_at=t)
+    load(engine, tmp_path, "assessments", [
+        {"assessment_id": "A1", "child_id": "CH1", "team_id": "DAT-A", "referral_id": "R1",
+         "start_date": "2026-10-02"},
+    ], ingested_at=t)
+    _daily(engine, calendar, t + timedelta(days=1), 4)
+    assert ("assessment-45wd", "A1") not in breaches(engine)
+    # The case system corrects the referral date to 1 July: 45 working days have passed.
+    corrected = t + timedelta(days=4, hours=1)
+    load(engine, tmp_path, "referrals", [
+        {"referral_id": "R1", "child_id": "CH1", "received_at": "2026-07-01T09:00:00Z",
+         "team_id": "DAT-A", "decision_at": "2026-07-01T11:00:00Z"},
+    ], ingested_at=corrected)
+    run_incremental_scan(engine, RULES, calendar, now=corrected + timedelta(minutes=15))
+    assert ("assessment-45wd", "A1") in breaches(engine)
+
+
+def test_a_conference_booked_in_advance_resolves_its_breach_when_its_date_arrives(
+    engine: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    load_team(engine, tmp_path)
+    held = datetime(2026, 10, 1, 10, tzinfo=UTC)
+    load(engine, tmp_path, "strategy-discussions", [
+        {"discussion_id": "D1", "child_id": "CH1", "held_at": held.isoformat(),
+         "team_id": "DAT-A", "s47_initiated": "Y"},
+    ], ingested_at=held)
+    # Booked on 20 October for 2 November; due by the end of 22 October.
+    load(engine, tmp_path, "s47", [
+        {"s47_id": "S1", "child_id": "CH1", "team_id": "DAT-A", "discussion_id": "D1",
+         "start_date": "2026-10-01", "icpc_date": "2026-11-02"},
+    ], ingested_at=datetime(2026, 10, 20, tzinfo=UTC))
+    _daily(engine, calendar, datetime(2026, 10, 21, 12, tzinfo=UTC), 16)  # to 5 November
+    breach = breaches(engine)[("icpc-15wd", "S1")]
+    assert breach.first_detected_at == datetime(2026, 10, 23, 12, tzinfo=UTC)
+    assert breach.resolved_at == datetime(2026, 11, 2, 12, tzinfo=UTC)
+
+
+def test_an_outcome_stamped_after_now_leaves_the_contact_open_for_the_incremental_pass(
+    engine: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    load_team(engine, tmp_path)
+    t = datetime(2026, 10, 1, 10, tzinfo=UTC)
+    run_incremental_scan(engine, RULES, calendar, now=t - timedelta(hours=1))  # state exists
+    load(engine, tmp_path, "contacts", [contact("C1", t, t + timedelta(days=4))],
+         ingested_at=t + timedelta(minutes=5))
+    _daily(engine, calendar, t + timedelta(hours=2), 6)
+    breach = breaches(engine)[("contact-outcome-24h", "C1")]
+    assert breach.first_detected_at == t + timedelta(days=1, hours=2)
+    assert breach.resolved_at == t + timedelta(days=4, hours=2)
+
+
+def test_a_breach_reopens_when_a_corrected_file_removes_the_outcome(
+    engine: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    load_team(engine, tmp_path)
+    load(engine, tmp_path, "contacts", [contact("C1", T0)], ingested_at=T0)
+    run_scan(engine, RULES, calendar, now=T0 + timedelta(hours=30), record=True)
+    load(engine, tmp_path, "contacts", [contact("C1", T0, T0 + timedelta(hours=31))],
+         ingested_at=T0 + timedelta(hours=31))
+    run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=32))
+    assert breaches(engine)[("contact-outcome-24h", "C1")].resolved_at is not None
+    load(engine, tmp_path, "contacts", [contact("C1", T0)], ingested_at=T0 + timedelta(hours=33))
+    inc = run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=34))
+    assert (inc.new_breaches, inc.reopened_breaches) == (0, 1)
+    reopened = breaches(engine)[("contact-outcome-24h", "C1")]
+    assert reopened.resolved_at is None
+    assert reopened.first_detected_at == T0 + timedelta(hours=30)
+
+
+def test_a_changed_rule_definition_is_evaluated_in_full(
+    engine: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    from frontdoor.rules import parse_rules
+
+    load_team(engine, tmp_path)
+    load(engine, tmp_path, "contacts", [contact("C1", T0)], ingested_at=T0)
+    run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=13))
+    assert breaches(engine) == {}
+    raw = {"id": "contact-outcome-24h", "kind": "timescale", "record": "contact",
+           "clock": "clock-hours", "limit": 12}
+    stricter = parse_rules({"rule": [raw]}, source="test")
+    inc = run_incremental_scan(engine, stricter, calendar, now=T0 + timedelta(hours=14))
+    assert inc.full_rules == ["contact-outcome-24h"]
+    assert ("contact-outcome-24h", "C1") in breaches(engine)

@@ -177,6 +177,7 @@ def upgrade() -> None:
         sa.Column("cutoff", frontdoor.dbtypes.UtcDateTime(timezone=True), nullable=False),
         sa.Column("cutoff_day", sa.Date(), nullable=True),
         sa.Column("ran_at", frontdoor.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("rule_fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("rule_id"),
     )
     op.create_table(
