@@ -2,7 +2,8 @@
 
 Thin: parse arguments, load settings, configure logging once, call one use case, print its
 result, map errors to exit codes. Exit codes: 0 success; 1 partial import (rows rejected);
-2 invalid settings, rules, arguments or a file refused whole; 3 database schema not current.
+2 invalid settings, rules, arguments or a file refused whole; 3 database schema not current;
+4 the database or the file system failed (unreachable server, permissions, disk).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import structlog
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from frontdoor import __version__
 from frontdoor.bootstrap import App, build_app, system_now
@@ -24,6 +26,8 @@ from frontdoor.logs import configure_logging
 from frontdoor.settings import load_settings
 
 log = structlog.get_logger()
+
+ENVIRONMENT_ERROR = 4
 
 
 def parse_now(value: str) -> datetime:
@@ -103,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "generate":
             return commands.generate(args, settings, err=err)
         if args.command == "demo":
-            return commands.demo(args, err=err)
+            return commands.demo(args, settings, err=err)
         app: App = build_app(settings)
         if args.command == "migrate":
             return commands.migrate(app)
@@ -114,4 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FrontdoorError as exc:
         err.print(f"frontdoor: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
+    except SQLAlchemyError as exc:
+        # The engine hides bound parameters, so the message names tables and columns only.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err.print(
+            f"frontdoor: database error ({type(exc).__name__}): {reason}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return ENVIRONMENT_ERROR
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        err.print(f"frontdoor: error:{where}: {exc.strerror or exc}", markup=False, soft_wrap=True)
+        return ENVIRONMENT_ERROR
     raise ConfigError(f"unknown command {args.command}")  # pragma: no cover

@@ -17,6 +17,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from frontdoor import db
 from frontdoor.bootstrap import App
@@ -43,10 +44,8 @@ def stdout_console() -> Console:
 def check_config(settings: Settings, *, out: TextIO) -> int:
     """Validate settings (already loaded) and every rule file; print what was checked."""
     rules = load_rules(settings.rules_dir)
-    out.write(
-        f"settings: OK (database {settings.effective_database_url}, "
-        f"time zone {settings.timezone})\n"
-    )
+    database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    out.write(f"settings: OK (database {database}, time zone {settings.timezone})\n")
     out.write(f"rules: OK, {len(rules)} rule(s) in {settings.rules_dir}\n")
     for rule in rules:
         state = "" if rule.enabled else " [disabled]"
@@ -180,7 +179,8 @@ def print_scan(
         for col in ("rule", "record", "team", "child", "started", "due", "overdue by"):
             o.add_column(col, no_wrap=True)
         for f in oldest:
-            assert f.due_at is not None
+            if f.due_at is None:  # oldest_open() returns timescale findings only
+                continue
             o.add_row(
                 f.rule,
                 f.record_id,
@@ -278,8 +278,8 @@ def generate(args: argparse.Namespace, settings: Settings, *, err: Console) -> i
     return 0
 
 
-def demo(args: argparse.Namespace, *, err: Console) -> int:
+def demo(args: argparse.Namespace, settings: Settings, *, err: Console) -> int:
     """``frontdoor demo``: see :mod:`frontdoor.demo`."""
     from frontdoor.demo import run_demo
 
-    return run_demo(keep=args.keep, err=err)
+    return run_demo(settings, keep=args.keep, err=err)

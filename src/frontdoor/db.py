@@ -20,6 +20,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; for SQLite, create the file's folder and set fast, safe pragmas.
 
+    Bound parameters are never rendered into error messages (``hide_parameters``): they can
+    hold case data.
+
     SQLite runs in WAL mode with ``synchronous=NORMAL`` (durable across application crashes,
     may lose the last transaction on power loss) and a 64 MiB page cache: the default 2 MiB
     cache made the scan 2.7x slower (stack-notes.md §6.3).
@@ -28,7 +31,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -40,7 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _alembic_config() -> Config:

@@ -22,30 +22,35 @@ from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER
 from frontdoor.generate import generate_dataset
 from frontdoor.scan import run_scan
 from frontdoor.scanview import format_local, format_overdue
-from frontdoor.settings import load_settings
+from frontdoor.settings import Settings
 
 DEMO_DAYS = 28
 DEMO_CONTACTS_PER_WORKING_DAY = 150
 
 
-def run_demo(*, keep: Path | None, err: Console) -> int:
-    """Run the demo in ``keep`` (kept afterwards) or in a temporary folder (removed)."""
+def run_demo(settings: Settings, *, keep: Path | None, err: Console) -> int:
+    """Run the demo in ``keep`` (kept afterwards) or in a temporary folder (removed).
+
+    ``settings`` supply the rules and time zone; the database is always the demo's own.
+    """
     folder = keep or Path(tempfile.mkdtemp(prefix="frontdoor-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(folder, err=err)
+        return _run(folder, settings, err=err)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(folder: Path, *, err: Console) -> int:
+def _run(folder: Path, base: Settings, *, err: Console) -> int:
     from frontdoor.bootstrap import build_app
 
     out = stdout_console()
     db_path = folder / "demo.sqlite3"
     db_path.unlink(missing_ok=True)
-    settings = load_settings(data_dir=folder, database_url=f"sqlite:///{db_path.as_posix()}")
+    settings = base.model_copy(
+        update={"data_dir": folder, "database_url": f"sqlite:///{db_path.as_posix()}"}
+    )
     app: App = build_app(settings)
     now = system_now()
     today = now.astimezone(settings.zone).date()

@@ -216,6 +216,12 @@ def load_rules(rules_dir: Path) -> list[TimescaleRule | AttendanceRule]:
         except tomllib.TOMLDecodeError as exc:
             problems.append(f"{path}: invalid TOML: {exc}")
             continue
+        except UnicodeDecodeError:
+            problems.append(f"{path}: not valid UTF-8")
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror}")
+            continue
         except RuleError as exc:
             problems.append(str(exc))
             continue
