@@ -24,7 +24,7 @@ from frontdoor.bootstrap import App
 from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER, ParseContext
 from frontdoor.errors import FileRefused, UsageError
 from frontdoor.evaluate import Finding
-from frontdoor.importer import ImportSummary, import_csv, load_team_ids, write_rejects
+from frontdoor.importer import ImportSummary, import_csv, load_team_ids, rejects_path_for
 from frontdoor.rules import AttendanceRule, TimescaleRule, load_rules
 from frontdoor.scan import run_incremental_scan, run_scan
 from frontdoor.scanview import count_table, format_local, format_overdue, oldest_open, scan_document
@@ -80,8 +80,14 @@ def _progress(err: Console) -> Progress | None:
 def import_one(
     app: App, kind: str, path: Path, *, now: datetime, report_dir: Path | None, err: Console
 ) -> ImportSummary:
-    """Import one file, write its rejects file, print the summary line and first rejects."""
+    """Import one file, write its rejects file, print the summary line and first rejects.
+
+    Raises :class:`FileRefused` for a file refused whole, and also (after printing the
+    summary and writing the rejects file) when a CSV or encoding error stopped the import
+    part-way: the message says which rows were processed.
+    """
     ctx = ParseContext(tz=app.settings.zone, team_ids=load_team_ids(app.engine))
+    target = rejects_path_for(path, report_dir)
     bar = _progress(err)
     if bar is None:
         summary = import_csv(
@@ -91,10 +97,11 @@ def import_one(
             ctx=ctx,
             ingested_at=now,
             batch_size=app.settings.import_batch_size,
+            rejects_path=target,
         )
     else:
         with bar:
-            task = bar.add_task(path.name, total=path.stat().st_size)
+            task = bar.add_task(path.name, total=None)
             summary = import_csv(
                 app.engine,
                 kind,
@@ -102,18 +109,18 @@ def import_one(
                 ctx=ctx,
                 ingested_at=now,
                 batch_size=app.settings.import_batch_size,
-                progress=lambda done: bar.update(task, completed=done),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                rejects_path=target,
             )
     for warning in summary.warnings:
         err.print(f"warning: {warning}", markup=False)
-    rejects_path = write_rejects(summary, report_dir or path.parent)
     print(summary.line())
-    if rejects_path is not None:
-        for r in sorted(summary.rejects, key=lambda r: (r.row, r.column))[:10]:
+    if summary.rejects_path is not None:
+        for r in summary.rejects[:10]:  # in row order
             err.print(f"  {path.name} row {r.row}, column {r.column}: {r.reason}", markup=False)
-        if len(summary.rejects) > 10:
-            err.print(f"  ... and {len(summary.rejects) - 10} more", markup=False)
-        err.print(f"  rejected rows are listed in {rejects_path}", markup=False)
+        if summary.problems > 10:
+            err.print(f"  ... and {summary.problems - 10} more", markup=False)
+        err.print(f"  rejected rows are listed in {summary.rejects_path}", markup=False)
     log.info(
         "import_finished",
         kind=kind,
@@ -123,7 +130,10 @@ def import_one(
         updated=summary.updated,
         unchanged=summary.unchanged,
         rejected=summary.rejected,
+        stopped_early=summary.error is not None,
     )
+    if summary.error is not None:
+        raise FileRefused(summary.error)
     return summary
 
 

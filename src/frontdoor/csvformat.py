@@ -1,8 +1,10 @@
 """The CSV files of the data contract: columns, value parsers and row checks (pure).
 
 Each :class:`FileSpec` describes one import kind. Value parsers raise ``ValueError`` with a
-reason that is safe to show and log: it may quote a structured value (a date, a code, an id)
-but never free text.
+reason that is safe to show and log (children's safeguarding data): a value is quoted only when
+it matches a narrow pattern for its kind (:func:`shown`), so free text typed into a date, code
+or id column never reaches a rejects file, a terminal or a log. Booleans, agencies and e-mail
+addresses are never quoted.
 """
 
 from __future__ import annotations
@@ -42,8 +44,27 @@ class ParseContext:
 Parser = Callable[[str, ParseContext], Any]
 
 
-def _quote(raw: str) -> str:
-    return repr(raw if len(raw) <= 40 else raw[:37] + "...")
+#: Values that may be quoted back: datetimes and dates (digits and separators only) ...
+SAFE_DATETIME = re.compile(r"[0-9:/+.TZtz \-]{1,35}")
+#: ... and ids, team ids and source codes (one word of letters, digits and ``_-./``).
+SAFE_ID = re.compile(r"[A-Za-z0-9_\-./]{1,64}")
+
+
+def shown(value: str, safe: re.Pattern[str]) -> str:
+    """``'value'`` when the whole value matches ``safe``, else only its length.
+
+    For reject reasons: a value that does not look like what the column expects may be free
+    text about a child, so it is never repeated.
+    """
+    if safe.fullmatch(value):
+        return f"'{value}'"
+    n = len(value)
+    return f"({n} character{'' if n == 1 else 's'}, not shown)"
+
+
+def safe_record_id(value: str) -> str:
+    """``value`` when it looks like an id (:data:`SAFE_ID`), else ``""`` (not shown)."""
+    return value if SAFE_ID.fullmatch(value) else ""
 
 
 def parse_id(raw: str, _ctx: ParseContext) -> str:
@@ -79,17 +100,20 @@ def parse_datetime(raw: str, ctx: ParseContext) -> datetime:
     """
     s = raw.strip()
     if len(s) < 16 or s[10] not in "Tt ":
-        raise ValueError(f"malformed datetime {_quote(s)}: expected ISO 8601 date and time")
+        raise ValueError(
+            f"malformed datetime {shown(s, SAFE_DATETIME)}: expected ISO 8601 date and time"
+        )
     try:
         parsed = datetime.fromisoformat(s)
     except ValueError:
-        raise ValueError(f"malformed datetime {_quote(s)}") from None
+        raise ValueError(f"malformed datetime {shown(s, SAFE_DATETIME)}") from None
     if parsed.tzinfo is None:
         try:
             return localize(parsed, ctx.tz)
         except NonExistentLocalTime:
+            value = shown(s, SAFE_DATETIME)
             raise ValueError(
-                f"local time {_quote(s)} does not exist in {ctx.tz.key} (clocks go forward)"
+                f"local time {value} does not exist in {ctx.tz.key} (clocks go forward)"
             ) from None
     return parsed.astimezone(UTC)
 
@@ -105,7 +129,7 @@ def parse_date(raw: str, _ctx: ParseContext) -> date:
             return date(int(m[3]), int(m[2]), int(m[1]))
     except ValueError:
         pass
-    raise ValueError(f"malformed date {_quote(s)}: expected YYYY-MM-DD or DD/MM/YYYY")
+    raise ValueError(f"malformed date {shown(s, SAFE_DATETIME)}: expected YYYY-MM-DD or DD/MM/YYYY")
 
 
 def parse_bool(raw: str, _ctx: ParseContext) -> bool:
@@ -115,14 +139,14 @@ def parse_bool(raw: str, _ctx: ParseContext) -> bool:
         return True
     if s in _FALSE:
         return False
-    raise ValueError(f"malformed boolean {_quote(raw.strip())}: expected Y or N")
+    raise ValueError("malformed boolean: expected Y or N")
 
 
 def parse_source(raw: str, _ctx: ParseContext) -> str:
     """An Annex A / CIN census source code (1A..10, 5D)."""
     s = raw.strip().upper()
     if s not in SOURCE_CODES:
-        raise ValueError(f"unknown source code {_quote(raw.strip())}")
+        raise ValueError(f"unknown source code {shown(raw.strip(), SAFE_ID)}")
     return s
 
 
@@ -130,9 +154,7 @@ def parse_agency(raw: str, _ctx: ParseContext) -> str:
     """One of the contract's agencies."""
     s = raw.strip().lower()
     if s not in AGENCIES:
-        raise ValueError(
-            f"unknown agency {_quote(raw.strip())}: expected one of {', '.join(AGENCIES)}"
-        )
+        raise ValueError(f"unknown agency: expected one of {', '.join(AGENCIES)}")
     return s
 
 
@@ -140,7 +162,7 @@ def parse_team(raw: str, ctx: ParseContext) -> str:
     """A team id that exists in the teams table."""
     s = raw.strip()
     if s not in ctx.team_ids:
-        raise ValueError(f"unknown team {_quote(s)}: import teams.csv first or fix the id")
+        raise ValueError(f"unknown team {shown(s, SAFE_ID)}: import teams.csv first or fix the id")
     return s
 
 
@@ -148,7 +170,7 @@ def parse_email(raw: str, _ctx: ParseContext) -> str:
     """A single e-mail address."""
     s = raw.strip()
     if len(s) > 320 or not _EMAIL.match(s):
-        raise ValueError(f"malformed e-mail address {_quote(s)}")
+        raise ValueError("malformed e-mail address (not shown)")
     return s
 
 

@@ -316,6 +316,123 @@ def test_import_of_a_file_missing_a_required_column_exits_2_and_imports_nothing(
     assert count(migrated, models.Contact) == 0
 
 
+@pytest.mark.parametrize("terminal", ["0", "1"], ids=["piped", "terminal"])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("missing.csv", "no such file"), ("folder", "is a folder, not a CSV file")],
+    ids=["missing", "folder"],
+)
+def test_import_of_a_missing_file_or_a_folder_exits_2_with_a_clear_message(
+    migrated: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    terminal: str,
+    name: str,
+    message: str,
+) -> None:
+    """On a terminal the progress bar needs the file's size: that must not raise either."""
+    monkeypatch.setenv("TTY_COMPATIBLE", terminal)
+    (migrated / "folder").mkdir()
+    path = migrated / name
+
+    code, out, err = run(capsys, "import", "contacts", str(path))
+
+    assert code == 2
+    assert f"frontdoor: error: {path}: {message}" in err
+    assert "Traceback" not in err
+    assert out == ""
+
+
+def test_import_on_a_terminal_shows_progress_and_imports(
+    migrated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    path = write_kind(migrated / "in", "contacts", [CONTACTS[0], CONTACTS[3]])
+
+    code, out, _ = run(capsys, "import", "contacts", str(path))
+
+    assert code == 0
+    assert "read 2, inserted 2, updated 0, unchanged 0, rejected 0" in out
+    assert count(migrated, models.Contact) == 2
+
+
+def test_import_of_an_unreadable_file_exits_2_with_a_clear_message(
+    migrated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_kind(migrated / "in", "contacts", CONTACTS)
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)  # chmod 0 does not stop root
+
+    code, _, err = run(capsys, "import", "contacts", str(path))
+
+    assert code == 2
+    assert f"frontdoor: error: {path}: cannot open: Permission denied" in err
+
+
+def test_import_stopped_by_an_encoding_error_exits_2_after_committing_and_listing_what_came_before(
+    migrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_kind(migrated / "in", "contacts", CONTACTS)
+    data = path.read_bytes() + b"C5,CH5,2027-01-04T10:00:00Z,DAT-A,,,Caf\xe9,\n"
+    path.write_bytes(data)
+
+    code, out, err = run(capsys, "import", "contacts", str(path))
+
+    assert code == 2
+    assert (
+        "contacts.csv (contacts): read 4, inserted 2, updated 0, unchanged 0, rejected 2"
+        " - stopped early, partial import"
+    ) in out
+    offset = data.index(b"Caf") + 3
+    assert (
+        f"frontdoor: error: {path}: not valid UTF-8 in row 6 (byte offset {offset}); "
+        "rows 2..5 were processed (imported or rejected), nothing after"
+    ) in err
+    rejects = migrated / "in" / "contacts.rejects.csv"
+    assert f"rejected rows are listed in {rejects}" in err
+    with rejects.open(encoding="utf-8", newline="") as handle:
+        assert [r["row"] for r in csv.DictReader(handle)] == ["3", "4"]
+    assert count(migrated, models.Contact) == 2
+
+
+def test_import_prints_the_first_ten_rejects_in_row_order_and_shows_no_free_text(
+    migrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    free_text = "Mum says Jane Smith hit him"
+    rows = [{**CONTACTS[0], "contact_id": f"C{n}", "received_at": free_text} for n in range(12)]
+    rows.append({**CONTACTS[0], "contact_id": free_text, "team_id": "DAT-X"})
+    rows.append(CONTACTS[0])
+    rows.append({**CONTACTS[0], "outcome_at": "2027-01-05T10:00:00Z"})  # a duplicate of C1
+    path = write_kind(migrated / "in", "contacts", rows)
+
+    code, out, err = run(capsys, "import", "contacts", str(path))
+    again = run(capsys, "import", "contacts", str(path))
+
+    assert code == again[0] == 1
+    assert "read 15, inserted 1, updated 0, unchanged 0, rejected 14" in out
+    assert "read 15, inserted 0, updated 0, unchanged 1, rejected 14" in again[1]
+    listed = [line for line in err.splitlines() if line.startswith("  contacts.csv row ")]
+    assert listed[0] == (
+        "  contacts.csv row 2, column received_at: malformed datetime (27 characters, not shown):"
+        " expected ISO 8601 date and time"
+    )
+    assert [line.split(",")[0] for line in listed] == [
+        f"  contacts.csv row {n}" for n in range(2, 12)
+    ]
+    assert "  ... and 4 more" in err
+    rejects = migrated / "in" / "contacts.rejects.csv"
+    written = rejects.read_text(encoding="utf-8")
+    assert "duplicate id: row 15 already carries it" in written
+    for text in (out, err, written, again[1], again[2]):
+        assert "Jane" not in text
+
+
 ALL_FILES: Mapping[str, Sequence[Mapping[str, object]]] = {
     "teams": [TEAM_ROW],
     "contacts": [CONTACTS[0], CONTACTS[3]],

@@ -7,6 +7,7 @@ contract; database contents are read back with SQL, not taken from the import su
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,8 +19,14 @@ from sqlalchemy import Engine, Table, func, select
 from frontdoor import models
 from frontdoor.csvformat import FILE_SPECS, IMPORT_ORDER, ParseContext
 from frontdoor.errors import FileRefused
-from frontdoor.importer import ImportSummary, import_csv, load_team_ids, write_rejects
-from tests.factories import INGESTED, LONDON, TEAM_ROW, load, load_team
+from frontdoor.importer import (
+    MAX_REJECTS_KEPT,
+    ImportSummary,
+    import_csv,
+    load_team_ids,
+    rejects_path_for,
+)
+from tests.factories import INGESTED, LONDON, TEAM_ROW, load, load_team, write_csv
 
 LATER = datetime(2026, 2, 1, tzinfo=UTC)
 
@@ -201,7 +208,12 @@ BAD_ROWS: list[tuple[str, dict[str, object], str, str]] = [
     ),
     ("contacts", {"received_at": "04/01/2027 10:00"}, "received_at", "malformed datetime"),
     ("contacts", {"received_at": "2027-01-04"}, "received_at", "malformed datetime"),
-    ("contacts", {"outcome_at": "soon"}, "outcome_at", "malformed datetime 'soon'"),
+    (
+        "contacts",
+        {"outcome_at": "soon"},
+        "outcome_at",
+        "malformed datetime (4 characters, not shown)",
+    ),
     ("referrals", {"decision_at": "tomorrow 9am"}, "decision_at", "malformed datetime"),
     # Completion before receipt
     (
@@ -220,7 +232,12 @@ BAD_ROWS: list[tuple[str, dict[str, object], str, str]] = [
     ("contacts", {"team_id": "DAT-X"}, "team_id", "unknown team 'DAT-X'"),
     ("s47", {"team_id": "NOPE"}, "team_id", "unknown team 'NOPE'"),
     ("contacts", {"source": "11"}, "source", "unknown source code '11'"),
-    ("strategy-attendance", {"agency": "social_care"}, "agency", "unknown agency 'social_care'"),
+    (
+        "strategy-attendance",
+        {"agency": "social_care"},
+        "agency",
+        "unknown agency: expected one of local_authority, police, health, education, other",
+    ),
     (
         "strategy-attendance",
         {"discussion_id": "D-NONE"},
@@ -238,19 +255,19 @@ BAD_ROWS: list[tuple[str, dict[str, object], str, str]] = [
     ("assessments", {"referral_id": ""}, "referral_id", "required value is empty"),
     ("teams", {"team_name": ""}, "team_name", "required value is empty"),
     # Booleans
-    ("strategy-attendance", {"attended": "X"}, "attended", "malformed boolean 'X'"),
+    ("strategy-attendance", {"attended": "X"}, "attended", "malformed boolean: expected Y or N"),
     (
         "strategy-discussions",
         {"s47_initiated": "maybe"},
         "s47_initiated",
-        "malformed boolean 'maybe'",
+        "malformed boolean: expected Y or N",
     ),
     ("s47", {"icpc_not_required": "perhaps"}, "icpc_not_required", "malformed boolean"),
     # Dates
     ("s47", {"start_date": "2027-02-30"}, "start_date", "malformed date '2027-02-30'"),
     ("s47", {"start_date": "31/13/2027"}, "start_date", "malformed date '31/13/2027'"),
     ("s47", {"start_date": "2027-1-5"}, "start_date", "malformed date"),
-    ("s47", {"icpc_date": "next week"}, "icpc_date", "malformed date 'next week'"),
+    ("s47", {"icpc_date": "next week"}, "icpc_date", "malformed date (9 characters, not shown)"),
     ("s47", {"icpc_date": "04/01/2027"}, "icpc_date", "icpc_date is before start_date"),
     ("assessments", {"start_date": "29/02/2027"}, "start_date", "malformed date"),
     (
@@ -440,18 +457,165 @@ def test_a_header_only_file_imports_nothing_and_is_not_partial(
     assert db_count(world, "contacts") == 0
 
 
-def test_a_file_that_is_not_utf8_is_refused_whole(world: Engine, tmp_path: Path) -> None:
+def test_a_file_whose_header_is_not_utf8_is_refused_whole(world: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(
+        b"contact_id,child_id,received_at,team_id,Notes \xe9\nC1,CH1,2027-01-04,DAT-A,x\n"
+    )
+
+    with pytest.raises(FileRefused) as refused:
+        import_path(world, "contacts", path)
+
+    assert str(refused.value) == (
+        f"{path}: not valid UTF-8 in the header row (byte offset 46); nothing imported"
+    )
+    assert db_count(world, "contacts") == 0
+
+
+def contacts_bytes(rows: Sequence[Sequence[str]], *, newline: str = "\n") -> bytes:
+    header = "contact_id,child_id,received_at,team_id,outcome"
+    return (newline.join([header, *(",".join(r) for r in rows)]) + newline).encode("utf-8")
+
+
+def contact_cells(n: int, **change: str) -> list[str]:
+    cells = {
+        "contact_id": f"C{n}",
+        "child_id": "CH1",
+        "received_at": "2027-01-04T10:00:00Z",
+        "team_id": "DAT-A",
+        "outcome": "NFA",
+        **change,
+    }
+    return list(cells.values())
+
+
+def test_a_mid_file_encoding_error_commits_the_rows_before_it_keeps_their_rejects_and_says_where(
+    world: Engine, tmp_path: Path
+) -> None:
+    """Rows 2..229 of a 300-row file are processed (batch size 100); row 230 holds a byte that
+    is not UTF-8, so it and every row after it are not read."""
+    rows = [contact_cells(n) for n in range(2, 302)]  # row n holds C<n>
+    rows[10 - 2] = contact_cells(10, team_id="DAT-X")  # rejected in batch 1
+    rows[205 - 2] = contact_cells(205, received_at="yesterday")  # rejected in batch 3
+    good = contacts_bytes(rows[: 230 - 2])
+    bad_row = b"C230,CH1,2027-01-04T10:00:00Z,DAT-A,Caf\xe9\n"
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(good + bad_row + contacts_bytes(rows[230 - 1 :]).split(b"\n", 1)[1])
+    offset = len(good) + bad_row.index(b"\xe9")
+    target = tmp_path / "reports" / "contacts.rejects.csv"
+
+    summary = import_csv(
+        world,
+        "contacts",
+        path,
+        ctx=ParseContext(tz=LONDON, team_ids=load_team_ids(world)),
+        ingested_at=INGESTED,
+        batch_size=100,
+        rejects_path=target,
+    )
+
+    assert summary.error == (
+        f"{path}: not valid UTF-8 in row 230 (byte offset {offset}); "
+        "rows 2..229 were processed (imported or rejected), nothing after"
+    )
+    assert summary.partial
+    assert (summary.read, summary.inserted, summary.rejected) == (228, 226, 2)
+    assert counts_add_up(summary)
+    assert db_keys(world, "contacts") == {(f"C{n}",) for n in range(2, 230) if n not in (10, 205)}
+    assert summary.rejects_path == target
+    assert [r[:4] for r in read_rejects(target)] == [
+        ["contacts.csv", "10", "C10", "team_id"],
+        ["contacts.csv", "205", "C205", "received_at"],
+    ]
+    # Once the byte is fixed, importing again adds the rest and changes nothing else.
+    path.write_bytes(path.read_bytes().replace(b"\xe9", b"e"))
+    again = import_csv(
+        world,
+        "contacts",
+        path,
+        ctx=ParseContext(tz=LONDON, team_ids=load_team_ids(world)),
+        ingested_at=LATER,
+        batch_size=100,
+        rejects_path=target,
+    )
+    assert (again.error, again.read, again.inserted, again.unchanged, again.rejected) == (
+        None,
+        300,
+        72,
+        226,
+        2,
+    )
+
+
+def test_an_encoding_error_in_the_first_row_imports_nothing_and_says_so(
+    world: Engine, tmp_path: Path
+) -> None:
     path = tmp_path / "contacts.csv"
     path.write_bytes(
         "contact_id,child_id,received_at,team_id,outcome\n"
         "C1,CH1,2027-01-04T10:00:00Z,DAT-A,Caf\xe9\n".encode("cp1252")
     )
 
-    with pytest.raises(FileRefused, match="not valid UTF-8") as refused:
-        import_path(world, "contacts", path)
+    summary = import_path(world, "contacts", path)
 
-    assert "contacts.csv" in str(refused.value)
+    assert summary.error == (
+        f"{path}: not valid UTF-8 in row 2 (byte offset 85); no row was processed"
+    )
+    assert (summary.read, summary.partial) == (0, True)
+    assert "stopped early" in summary.line()
     assert db_count(world, "contacts") == 0
+
+
+def test_a_file_with_classic_mac_line_ends_imports_and_an_encoding_error_is_located(
+    world: Engine, tmp_path: Path
+) -> None:
+    """Lines ending in a lone CR are read too. The text is then decoded ahead in chunks, so an
+    encoding error names the first row not read ("at or after") and the exact bad byte."""
+    ok = tmp_path / "contacts.csv"
+    ok.write_bytes(contacts_bytes([contact_cells(1), contact_cells(2)], newline="\r"))
+    assert (import_path(world, "contacts", ok).inserted, db_count(world, "contacts")) == (2, 2)
+
+    rows = [contact_cells(n) for n in range(3, 503)]  # row n - 1 holds C<n>, ~25 kB
+    data = contacts_bytes(rows, newline="\r")
+    bad = data.replace(
+        b"C400,CH1,2027-01-04T10:00:00Z,DAT-A,NFA", b"C400,CH1,2027-01-04T10:00:00Z,DAT-A,\xff"
+    )
+    path = tmp_path / "mac.csv"
+    path.write_bytes(bad)
+
+    summary = import_path(world, "contacts", path)
+
+    assert summary.error is not None
+    found = re.fullmatch(
+        rf"{re.escape(str(path))}: not valid UTF-8 at or after row (\d+) \(byte offset (\d+)\); "
+        r"rows 2\.\.(\d+) were processed \(imported or rejected\), nothing after",
+        summary.error,
+    )
+    assert found is not None, summary.error
+    first_unread, offset, last_read = (int(g) for g in found.groups())
+    assert offset == bad.index(b"\xff")
+    assert first_unread == last_read + 1
+    assert 2 <= last_read < 399
+    assert db_count(world, "contacts") == 2 + last_read - 1
+    assert summary.read == summary.inserted == last_read - 1
+
+
+def test_a_mid_file_csv_error_commits_the_rows_before_it_and_says_where(
+    world: Engine, tmp_path: Path
+) -> None:
+    rows = [contact_cells(n) for n in range(2, 152)]
+    rows[140 - 2] = contact_cells(140, outcome='"' + "x" * 140_000 + '"')  # over csv's limit
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(contacts_bytes(rows))
+
+    summary = import_path(world, "contacts", path)
+
+    assert summary.error == (
+        f"{path}: row 140: malformed CSV (field larger than field limit (131072)); "
+        "rows 2..139 were processed (imported or rejected), nothing after"
+    )
+    assert (summary.read, summary.inserted) == (138, 138)
+    assert db_count(world, "contacts") == 138
 
 
 @pytest.mark.parametrize(("kind", "column"), [("contacts", "outcome"), ("referrals", "decision")])
@@ -475,16 +639,38 @@ def test_free_text_longer_than_the_database_column_is_rejected_naming_the_column
 def test_a_later_file_without_an_optional_column_keeps_the_stored_values(
     world: Engine, tmp_path: Path
 ) -> None:
-    first = load(world, tmp_path, "contacts", [
-        {"contact_id": "C1", "child_id": "CH1", "received_at": "2027-01-04T10:00:00Z",
-         "team_id": "DAT-A", "outcome": "NFA", "outcome_at": "2027-01-04T12:00:00Z"},
-    ])
+    first = load(
+        world,
+        tmp_path,
+        "contacts",
+        [
+            {
+                "contact_id": "C1",
+                "child_id": "CH1",
+                "received_at": "2027-01-04T10:00:00Z",
+                "team_id": "DAT-A",
+                "outcome": "NFA",
+                "outcome_at": "2027-01-04T12:00:00Z",
+            },
+        ],
+    )
     assert first.inserted == 1
     narrow = ("contact_id", "child_id", "received_at", "team_id", "worker_id")
-    later = load(world, tmp_path, "contacts", [
-        {"contact_id": "C1", "child_id": "CH1", "received_at": "2027-01-04T10:00:00Z",
-         "team_id": "DAT-A", "worker_id": "W9"},
-    ], header=narrow)
+    later = load(
+        world,
+        tmp_path,
+        "contacts",
+        [
+            {
+                "contact_id": "C1",
+                "child_id": "CH1",
+                "received_at": "2027-01-04T10:00:00Z",
+                "team_id": "DAT-A",
+                "worker_id": "W9",
+            },
+        ],
+        header=narrow,
+    )
 
     assert (later.updated, later.unchanged) == (1, 0)
     row = db_rows(world, "contacts")[key_of("contacts", {"contact_id": "C1"})]
@@ -825,7 +1011,7 @@ def test_a_later_file_updates_a_record_with_a_two_column_key(world: Engine, tmp_
     assert rows[("D1", "local_authority")]["ingested_at"] == INGESTED
 
 
-def test_the_later_of_two_rows_with_the_same_id_in_one_file_wins(
+def test_the_first_of_two_rows_with_the_same_id_in_one_file_wins_and_later_ones_are_rejected(
     world: Engine, tmp_path: Path
 ) -> None:
     rows = [
@@ -836,32 +1022,111 @@ def test_the_later_of_two_rows_with_the_same_id_in_one_file_wins(
     ]
 
     summary = load(world, tmp_path, "contacts", rows)
-
-    assert summary.read == 4
-    assert summary.rejected == 0
-    assert counts_add_up(summary)
-    assert db_count(world, "contacts") == 2
     stored = db_rows(world, "contacts")
-    assert stored[("C1",)]["outcome"] == "Advice"
-    assert stored[("C1",)]["outcome_at"] == z("2027-01-04T12:00:00Z")
+    again = load(world, tmp_path, "contacts", rows, ingested_at=LATER)
+
+    for run in (summary, again):
+        assert (run.read, run.rejected) == (4, 2)
+        assert counts_add_up(run)
+        assert [(r.row, r.record_id, r.column, r.reason) for r in run.rejects] == [
+            (4, "C1", "contact_id", "duplicate id: row 2 already carries it"),
+            (5, "C2", "contact_id", "duplicate id: row 3 already carries it"),
+        ]
+    assert (summary.inserted, again.unchanged, again.updated) == (2, 2, 0)
+    assert stored[("C1",)]["outcome"] is None
+    assert stored[("C1",)]["outcome_at"] is None
+    assert db_rows(world, "contacts") == stored
 
 
-def test_the_later_of_two_rows_with_the_same_id_wins_across_batches(
+def test_a_duplicate_id_in_a_later_batch_is_rejected_and_a_reimport_is_idempotent(
     world: Engine, tmp_path: Path
 ) -> None:
+    """Batches of 100: C5 (row 7) is in batch 1, its repeat (row 152) in batch 2; C120 and its
+    repeat (rows 122 and 153) are both in batch 2."""
     rows = [contact_row(n) for n in range(150)]
-    rows.append({**contact_row(5), "outcome_at": "2027-01-05T09:00:00Z"})  # batch 2 of 100
-    rows.append({**contact_row(120), "outcome_at": "2027-01-05T10:00:00Z"})  # same batch
+    rows.append({**contact_row(5), "outcome_at": "2027-01-05T09:00:00Z"})
+    rows.append({**contact_row(120), "outcome_at": "2027-01-05T10:00:00Z"})
+    expected = [
+        (152, "C5", "contact_id", "duplicate id: an earlier row of this file already carries it"),
+        (153, "C120", "contact_id", "duplicate id: row 122 already carries it"),
+    ]
 
-    summary = load(world, tmp_path, "contacts", rows)
-
-    assert (summary.read, summary.rejected) == (152, 0)
-    assert counts_add_up(summary)
-    assert summary.inserted == 150
+    first = load(world, tmp_path, "contacts", rows)
     stored = db_rows(world, "contacts")
+    again = load(world, tmp_path, "contacts", rows, ingested_at=LATER)
+    # The first C5 now carries an outcome: it is updated, its repeat is still rejected.
+    rows[5] = {**contact_row(5), "outcome_at": "2027-01-06T09:00:00Z"}
+    third = load(world, tmp_path, "contacts", rows, ingested_at=datetime(2026, 3, 1, tzinfo=UTC))
+
+    for run in (first, again, third):
+        assert (run.read, run.rejected) == (152, 2)
+        assert counts_add_up(run)
+        assert [(r.row, r.record_id, r.column, r.reason) for r in run.rejects] == expected
+    assert (first.inserted, first.updated, first.unchanged) == (150, 0, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 150)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 149)
     assert len(stored) == 150
-    assert stored[("C5",)]["outcome_at"] == z("2027-01-05T09:00:00Z")
-    assert stored[("C120",)]["outcome_at"] == z("2027-01-05T10:00:00Z")
+    assert stored[("C5",)]["outcome_at"] is None
+    assert stored[("C120",)]["outcome_at"] is None
+    final = db_rows(world, "contacts")
+    assert final[("C5",)]["outcome_at"] == z("2027-01-06T09:00:00Z")
+    assert {k: v for k, v in final.items() if k != ("C5",)} == {
+        k: v for k, v in stored.items() if k != ("C5",)
+    }
+
+
+def test_a_duplicate_attendance_row_is_rejected_naming_both_key_columns(
+    world: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        {**attendance_row(1), "attended": "Y"},
+        {**attendance_row(2), "attended": "N"},
+        *({**attendance_row(9), "role": f"R{n}"} for n in range(100)),
+        {**attendance_row(2), "attended": "Y"},  # row 104, batch 2
+        {**attendance_row(1), "attended": "N"},  # row 105, batch 2
+    ]
+
+    summary = load(world, tmp_path, "strategy-attendance", rows)
+    again = load(world, tmp_path, "strategy-attendance", rows, ingested_at=LATER)
+
+    assert (summary.read, summary.inserted, summary.rejected) == (104, 3, 101)
+    assert (again.unchanged, again.updated, again.rejected) == (3, 0, 101)
+    for run in (summary, again):
+        assert counts_add_up(run)
+        assert {(r.column, r.record_id) for r in run.rejects} == {("discussion_id+agency", "D1")}
+        assert run.rejects[0].reason == "duplicate id: row 4 already carries it"
+        assert [r.row for r in run.rejects[-2:]] == [104, 105]
+        assert {r.reason for r in run.rejects[-2:]} == {
+            "duplicate id: an earlier row of this file already carries it"
+        }
+    stored = db_rows(world, "strategy-attendance")
+    assert stored[("D1", "police")]["attended"] is False
+    assert stored[("D1", "local_authority")]["attended"] is True
+    assert stored[("D1", "health")]["role"] == "R0"
+
+
+def test_an_import_that_reuses_an_earlier_stamp_still_updates_and_finds_duplicates(
+    world: Engine, tmp_path: Path
+) -> None:
+    """Rows stored with the same ``ingested_at`` by an earlier run are not duplicates."""
+    rows = [contact_row(n) for n in range(150)]
+    load(world, tmp_path, "contacts", rows)
+    rows[3] = {**contact_row(3), "outcome_at": "2027-01-05T09:00:00Z"}
+    rows.append({**contact_row(3), "outcome_at": "2027-01-06T09:00:00Z"})  # batch 2
+    rows.append(contact_row(150))
+
+    summary = load(world, tmp_path, "contacts", rows)  # the same INGESTED stamp
+
+    assert (summary.inserted, summary.updated, summary.unchanged, summary.rejected) == (
+        1,
+        1,
+        149,
+        1,
+    )
+    assert [(r.row, r.reason) for r in summary.rejects] == [
+        (152, "duplicate id: an earlier row of this file already carries it")
+    ]
+    assert db_rows(world, "contacts")[("C3",)]["outcome_at"] == z("2027-01-05T09:00:00Z")
 
 
 # --- batching ---------------------------------------------------------------------------------
@@ -896,7 +1161,36 @@ def test_a_file_larger_than_the_batch_size_imports_completely(
 # --- rejects file -----------------------------------------------------------------------------
 
 
-def test_write_rejects_lists_file_row_record_column_and_reason(
+def read_rejects(path: Path) -> list[list[str]]:
+    """The rows of a rejects file after checking its header."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        written = list(csv.reader(handle))
+    assert written[0] == ["file", "row", "record_id", "column", "reason"]
+    return written[1:]
+
+
+def import_with_rejects(
+    engine: Engine,
+    tmp_path: Path,
+    kind: str,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    ingested_at: datetime = INGESTED,
+) -> ImportSummary:
+    """Like ``load``, streaming rejects to ``reports/<kind>.rejects.csv``."""
+    path = write_csv(tmp_path / f"{kind}.csv", rows, FILE_SPECS[kind].column_names)
+    return import_csv(
+        engine,
+        kind,
+        path,
+        ctx=ParseContext(tz=LONDON, team_ids=load_team_ids(engine)),
+        ingested_at=ingested_at,
+        batch_size=100,
+        rejects_path=rejects_path_for(path, tmp_path / "reports"),
+    )
+
+
+def test_the_rejects_file_lists_file_row_record_column_and_reason(
     world: Engine, tmp_path: Path
 ) -> None:
     rows = [
@@ -904,35 +1198,207 @@ def test_write_rejects_lists_file_row_record_column_and_reason(
         {**contact_row(2), "outcome_at": "soon", "source": "ZZ"},
         {**contact_row(3), "contact_id": ""},
     ]
-    summary = load(world, tmp_path, "contacts", rows)
-    report_dir = tmp_path / "reports"
 
-    target = write_rejects(summary, report_dir)
+    summary = import_with_rejects(world, tmp_path, "contacts", rows)
 
-    assert target == report_dir / "contacts.rejects.csv"
-    with target.open(encoding="utf-8", newline="") as handle:
-        written = list(csv.reader(handle))
-    assert written[0] == ["file", "row", "record_id", "column", "reason"]
-    assert [r[:4] for r in written[1:]] == [
+    target = tmp_path / "reports" / "contacts.rejects.csv"
+    assert summary.rejects_path == target
+    written = read_rejects(target)
+    assert [r[:4] for r in written] == [
         ["contacts.csv", "3", "C2", "outcome_at"],
         ["contacts.csv", "3", "C2", "source"],
         ["contacts.csv", "4", "", "contact_id"],
     ]
-    assert "malformed datetime" in written[1][4]
-    assert "unknown source code 'ZZ'" in written[2][4]
-    assert written[3][4] == "required value is empty"
+    assert (
+        written[0][4]
+        == "malformed datetime (4 characters, not shown): expected ISO 8601 date and time"
+    )
+    assert written[1][4] == "unknown source code 'ZZ'"
+    assert written[2][4] == "required value is empty"
+    assert (summary.rejected, summary.problems) == (2, 3)
+    assert [[r.row, r.record_id, r.column, r.reason] for r in summary.rejects] == [
+        [int(w[1]), *w[2:]] for w in written
+    ]
 
 
-def test_write_rejects_removes_a_stale_rejects_file_after_a_clean_import(
+def test_a_clean_import_removes_a_stale_rejects_file_and_without_a_path_none_is_written(
     world: Engine, tmp_path: Path
 ) -> None:
-    bad = load(world, tmp_path, "contacts", [contact_row(1), {**contact_row(2), "team_id": "X"}])
-    stale = write_rejects(bad, tmp_path)
+    bad = import_with_rejects(
+        world, tmp_path, "contacts", [contact_row(1), {**contact_row(2), "team_id": "X"}]
+    )
+    stale = bad.rejects_path
     assert stale is not None
     assert stale.exists()
 
-    clean = load(world, tmp_path, "contacts", [contact_row(1), contact_row(2)])
+    clean = import_with_rejects(
+        world, tmp_path, "contacts", [contact_row(1), contact_row(2)], ingested_at=LATER
+    )
+    quiet = load(world, tmp_path, "contacts", [{**contact_row(3), "team_id": "X"}])
 
-    assert write_rejects(clean, tmp_path) is None
+    assert clean.rejects_path is None
     assert not stale.exists()
     assert db_keys(world, "contacts") == {("C1",), ("C2",)}
+    assert (quiet.rejected, len(quiet.rejects), quiet.rejects_path) == (1, 1, None)
+    assert not stale.exists()
+
+
+def test_rejects_stream_to_the_file_in_row_order_and_only_the_first_thousand_stay_in_memory(
+    world: Engine, tmp_path: Path
+) -> None:
+    """1,500 attendance rows, batches of 100: every 3rd row names an unknown discussion (found
+    when its batch is written), every 3rd has a bad boolean (found when the row is read), and
+    rows 1,202 on are all bad booleans (no batch to write: rejects alone fill the buffer)."""
+    discussions = [{**discussion_row(0), "discussion_id": f"D{n:04}"} for n in range(1500)]
+    assert load(world, tmp_path, "strategy-discussions", discussions).rejected == 0
+    rows: list[dict[str, object]] = []
+    for n in range(1500):
+        row: dict[str, object] = {"discussion_id": f"D{n:04}", "agency": "police", "attended": "Y"}
+        if n % 3 == 1 or n >= 1200:
+            row["attended"] = "perhaps"
+        elif n % 3 == 2:
+            row["discussion_id"] = f"X{n:04}"
+        rows.append(row)
+    bad_rows = [n + 2 for n in range(1500) if n % 3 or n >= 1200]
+
+    summary = import_with_rejects(world, tmp_path, "strategy-attendance", rows)
+
+    assert summary.rejected == summary.problems == len(bad_rows) == 1100
+    assert summary.inserted == 400
+    assert counts_add_up(summary)
+    assert summary.rejects_path is not None
+    written = read_rejects(summary.rejects_path)
+    assert [int(r[1]) for r in written] == bad_rows
+    assert len(summary.rejects) == MAX_REJECTS_KEPT == 1000
+    assert [r.row for r in summary.rejects] == bad_rows[:1000]
+    assert {r[3] for r in written} == {"attended", "discussion_id"}
+
+
+# --- what reasons may show ---------------------------------------------------------------------
+
+FREE_TEXT = "Mum says Jane Smith hit him"
+SECRET_WORDS = ("Mum", "Jane", "Smith", "hit him")
+
+#: Every column whose parser could echo a value back (free-text columns never do).
+NOT_FREE_TEXT = [
+    (kind, col.name)
+    for kind, spec in FILE_SPECS.items()
+    for col in spec.columns
+    if col.name
+    not in {"team_name", "manager_name", "service_manager_name", "outcome", "decision", "role"}
+]
+
+
+#: Something else wrong with the row, so that it is rejected even when the free text is a valid id.
+EXTRA_PROBLEM: Mapping[str, dict[str, object]] = {
+    "teams": {"manager_email": "x"},
+    "strategy-attendance": {"discussion_id": "D-NONE"},
+}
+
+
+def assert_nothing_shown(summary: ImportSummary, *texts: str) -> None:
+    shown_text = "\n".join(
+        [f"{r.record_id} {r.column} {r.reason}" for r in summary.rejects]
+        + [summary.rejects_path.read_text(encoding="utf-8") if summary.rejects_path else ""]
+        + list(texts)
+    )
+    for word in SECRET_WORDS:
+        assert word not in shown_text
+
+
+@pytest.mark.parametrize(
+    ("kind", "column"), NOT_FREE_TEXT, ids=[f"{k}-{c}" for k, c in NOT_FREE_TEXT]
+)
+def test_free_text_in_a_structured_column_never_reaches_a_reason_or_the_rejects_file(
+    world: Engine, tmp_path: Path, kind: str, column: str
+) -> None:
+    """Where the free text is in the id column, the record id is blanked."""
+    spec = FILE_SPECS[kind]
+    extra = EXTRA_PROBLEM.get(kind, {"team_id": "DAT-X"})
+    bad = {**VALID[kind](9), **extra, column: FREE_TEXT}
+
+    summary = import_with_rejects(world, tmp_path, kind, [VALID[kind](1), bad])
+
+    assert summary.rejected == 1, summary.rejects
+    assert_nothing_shown(summary)
+    assert {r.record_id for r in summary.rejects} <= {"", str(bad[spec.key[0]])}
+    if column == spec.key[0]:
+        assert {r.record_id for r in summary.rejects} == {""}
+
+
+@pytest.mark.parametrize(
+    ("column", "reason"),
+    [
+        ("received_at", "malformed datetime (27 characters, not shown): expected ISO 8601"),
+        ("outcome_at", "malformed datetime (27 characters, not shown): expected ISO 8601"),
+        ("team_id", "unknown team (27 characters, not shown): import teams.csv first"),
+        ("source", "unknown source code (27 characters, not shown)"),
+    ],
+)
+def test_a_reason_says_how_long_a_value_it_does_not_show_is(
+    world: Engine, tmp_path: Path, column: str, reason: str
+) -> None:
+    summary = load(world, tmp_path, "contacts", [{**contact_row(1), column: FREE_TEXT}])
+
+    assert [r.column for r in summary.rejects] == [column]
+    assert summary.rejects[0].reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "reason"),
+    [
+        ("s47", "start_date", "malformed date (27 characters, not shown)"),
+        ("strategy-attendance", "agency", "unknown agency: expected one of"),
+        ("strategy-attendance", "attended", "malformed boolean: expected Y or N"),
+        (
+            "strategy-attendance",
+            "discussion_id",
+            "unknown discussion_id (27 characters, not shown)",
+        ),
+        ("assessments", "referral_id", "unknown referral_id (27 characters, not shown)"),
+        ("teams", "manager_email", "malformed e-mail address (not shown)"),
+    ],
+)
+def test_codes_references_booleans_and_emails_are_not_shown_either(
+    world: Engine, tmp_path: Path, kind: str, column: str, reason: str
+) -> None:
+    summary = load(world, tmp_path, kind, [{**VALID[kind](1), column: FREE_TEXT}])
+
+    assert [r.column for r in summary.rejects] == [column]
+    assert summary.rejects[0].reason.startswith(reason)
+
+
+def test_values_that_look_like_their_kind_are_still_quoted_but_a_near_miss_is_not(
+    world: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        {**contact_row(1), "received_at": "2027-13-01 10:00:00+01:00"},
+        {**contact_row(2), "team_id": "DAT-Z/2.x"},
+        {**contact_row(3), "team_id": "DAT Z"},  # a space: could be a name
+        {**contact_row(4), "received_at": "2027-01-04T10:00:00 (approx)"},
+    ]
+
+    summary = load(world, tmp_path, "contacts", rows)
+
+    assert [r.reason for r in summary.rejects] == [
+        "malformed datetime '2027-13-01 10:00:00+01:00'",
+        "unknown team 'DAT-Z/2.x': import teams.csv first or fix the id",
+        "unknown team (5 characters, not shown): import teams.csv first or fix the id",
+        "malformed datetime (28 characters, not shown)",
+    ]
+
+
+def test_a_row_with_the_wrong_number_of_fields_and_a_free_text_id_shows_no_id(
+    world: Engine, tmp_path: Path
+) -> None:
+    path = write_raw(
+        tmp_path / "contacts.csv",
+        [
+            ["contact_id", "child_id", "received_at", "team_id"],
+            [FREE_TEXT, "CH1", "2027-01-04T10:00:00Z"],
+        ],
+    )
+
+    summary = import_path(world, "contacts", path)
+
+    assert [(r.record_id, r.column) for r in summary.rejects] == [("", "*")]
