@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from frontdoor.csvformat import FILE_SPECS, ParseContext
-from frontdoor.importer import ImportSummary, import_csv, load_team_ids
+from frontdoor.import_report import ImportSummary
+from frontdoor.importer import import_csv, load_team_ids
 
 LONDON = ZoneInfo("Europe/London")
 INGESTED = datetime(2026, 1, 1, tzinfo=UTC)

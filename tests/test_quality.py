@@ -26,13 +26,14 @@ def _tool(name: str) -> str:
 def test_ruff_reports_no_problems() -> None:
     result = subprocess.run(
         [_tool("ruff"), "check", "src", "tests", "bench"],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict_reports_no_problems() -> None:
-    result = subprocess.run(
-        [_tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([_tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

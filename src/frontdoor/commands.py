@@ -24,7 +24,8 @@ from frontdoor.bootstrap import App
 from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER, ParseContext
 from frontdoor.errors import FileRefused, UsageError
 from frontdoor.evaluate import Finding
-from frontdoor.importer import ImportSummary, import_csv, load_team_ids, rejects_path_for
+from frontdoor.import_report import ImportSummary, rejects_path_for
+from frontdoor.importer import import_csv, load_team_ids
 from frontdoor.rules import AttendanceRule, TimescaleRule, load_rules
 from frontdoor.scan import run_incremental_scan, run_scan
 from frontdoor.scanview import count_table, format_local, format_overdue, oldest_open, scan_document

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, select, union_all
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.evaluate import Finding, Threshold, keep_overdue, start_threshold
@@ -67,11 +67,13 @@ def _instant_rows(
         rid, done = c.referral_id, c.decision_at
     cols = (rid, c.team_id, c.child_id, c.received_at)
     crossed = (c.received_at < th.instant, c.received_at >= w.prev.instant)
-    rows: list[tuple[str, str, str, datetime]] = []
     # Open at now: no completion (the partial index on open records, as a range), or one
-    # stamped after now (the partial index on completed records).
-    for still_open in (done.is_(None), done > now):
-        rows += [tuple(r) for r in conn.execute(select(*cols).where(still_open, *crossed))]
+    # stamped after now (the partial index on completed records); one round trip.
+    open_crossed = union_all(
+        select(*cols).where(done.is_(None), *crossed),
+        select(*cols).where(done > now, *crossed),
+    )
+    rows: list[tuple[str, str, str, datetime]] = [tuple(r) for r in conn.execute(open_crossed)]
     for record_id, team, child, received, done_at in conn.execute(
         select(*cols, done).where(c.ingested_at >= w.since)
     ):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -255,7 +255,7 @@ def recently_closed(
     # Only the narrowing condition goes to the database; "closed at now" is tested on the
     # rows, so that both engines start from the small set of changed records.
     changed_closed = sorted(
-        {rid for q in queries for rid, closed_now in conn.execute(q) if closed_now}
+        {rid for rid, closed_now in conn.execute(union_all(*queries)) if closed_now}
     )
     found: list[str] = []
     for i in range(0, len(changed_closed), 1000):

@@ -26,8 +26,13 @@ def breaches(engine: Engine) -> dict[tuple[str, str], Breach]:
 
 
 def contact(cid: str, received: datetime, outcome_at: datetime | None = None) -> dict[str, object]:
-    return {"contact_id": cid, "child_id": f"CH-{cid}", "received_at": received.isoformat(),
-            "team_id": "DAT-A", "outcome_at": outcome_at.isoformat() if outcome_at else None}
+    return {
+        "contact_id": cid,
+        "child_id": f"CH-{cid}",
+        "received_at": received.isoformat(),
+        "team_id": "DAT-A",
+        "outcome_at": outcome_at.isoformat() if outcome_at else None,
+    }
 
 
 def test_a_live_scan_records_each_breach_once_with_its_first_detection(
@@ -74,15 +79,31 @@ def test_incremental_passes_find_what_a_full_scan_finds(
     """Records crossing their due between passes, and a late import of an old open contact,
     both end up in the ledger; a closed one is resolved."""
     load_team(engine, tmp_path)
-    load(engine, tmp_path, "contacts", [
-        contact("OLD", T0 - timedelta(days=3)),
-        contact("SOON", T0 + timedelta(minutes=10)),
-        contact("LATER", T0 + timedelta(hours=3)),
-    ], ingested_at=T0 + timedelta(hours=3))
-    load(engine, tmp_path, "referrals", [
-        {"referral_id": "R1", "child_id": "CH1", "received_at": T0.isoformat(),
-         "team_id": "DAT-A"},
-    ], ingested_at=T0 + timedelta(hours=3))
+    load(
+        engine,
+        tmp_path,
+        "contacts",
+        [
+            contact("OLD", T0 - timedelta(days=3)),
+            contact("SOON", T0 + timedelta(minutes=10)),
+            contact("LATER", T0 + timedelta(hours=3)),
+        ],
+        ingested_at=T0 + timedelta(hours=3),
+    )
+    load(
+        engine,
+        tmp_path,
+        "referrals",
+        [
+            {
+                "referral_id": "R1",
+                "child_id": "CH1",
+                "received_at": T0.isoformat(),
+                "team_id": "DAT-A",
+            },
+        ],
+        ingested_at=T0 + timedelta(hours=3),
+    )
     start = T0 + timedelta(hours=24)
     first = run_incremental_scan(engine, RULES, calendar, now=start)
     assert "contact-outcome-24h" in first.full_rules  # no cutoff yet: full evaluation
@@ -99,12 +120,23 @@ def test_incremental_passes_find_what_a_full_scan_finds(
 
     # A contact received two days ago but only exported now, still open.
     late_now = start + timedelta(hours=1)
-    load(engine, tmp_path, "contacts", [contact("LATE-IMPORT", T0 - timedelta(days=2))],
-         ingested_at=late_now - timedelta(minutes=5))
+    load(
+        engine,
+        tmp_path,
+        "contacts",
+        [contact("LATE-IMPORT", T0 - timedelta(days=2))],
+        ingested_at=late_now - timedelta(minutes=5),
+    )
     # SOON gets its outcome (late) and must be resolved.
-    load(engine, tmp_path, "contacts", [
-        contact("SOON", T0 + timedelta(minutes=10), late_now - timedelta(minutes=1)),
-    ], ingested_at=late_now - timedelta(minutes=1))
+    load(
+        engine,
+        tmp_path,
+        "contacts",
+        [
+            contact("SOON", T0 + timedelta(minutes=10), late_now - timedelta(minutes=1)),
+        ],
+        ingested_at=late_now - timedelta(minutes=1),
+    )
     inc = run_incremental_scan(engine, RULES, calendar, now=late_now)
     assert inc.resolved_breaches == 1
     # Referral R1 (Monday 09:00) is due by the end of Tuesday: not yet at Tuesday 10:00.
@@ -125,29 +157,58 @@ def test_attendance_breaches_resolve_when_attendance_is_completed(
     engine: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
     load_team(engine, tmp_path)
-    load(engine, tmp_path, "strategy-discussions", [
-        {"discussion_id": "SD1", "child_id": "CH1", "held_at": T0.isoformat(),
-         "team_id": "DAT-A"},
-    ])
-    load(engine, tmp_path, "strategy-attendance", [
-        {"discussion_id": "SD1", "agency": "local_authority", "attended": "Y"},
-        {"discussion_id": "SD1", "agency": "health", "attended": "Y"},
-    ])
+    load(
+        engine,
+        tmp_path,
+        "strategy-discussions",
+        [
+            {
+                "discussion_id": "SD1",
+                "child_id": "CH1",
+                "held_at": T0.isoformat(),
+                "team_id": "DAT-A",
+            },
+        ],
+    )
+    load(
+        engine,
+        tmp_path,
+        "strategy-attendance",
+        [
+            {"discussion_id": "SD1", "agency": "local_authority", "attended": "Y"},
+            {"discussion_id": "SD1", "agency": "health", "attended": "Y"},
+        ],
+    )
     run_scan(engine, RULES, calendar, now=T0 + timedelta(hours=1), record=True)
     ledger = breaches(engine)
     assert ledger[("strategy-partners", "SD1")].missing_agencies == "police"
-    load(engine, tmp_path, "strategy-attendance", [
-        {"discussion_id": "SD1", "agency": "police", "attended": "Y"},
-    ], ingested_at=T0 + timedelta(minutes=90))
+    load(
+        engine,
+        tmp_path,
+        "strategy-attendance",
+        [
+            {"discussion_id": "SD1", "agency": "police", "attended": "Y"},
+        ],
+        ingested_at=T0 + timedelta(minutes=90),
+    )
     inc = run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=2))
     assert inc.resolved_breaches == 1
 
 
-def _daily(engine: Engine, calendar: WorkingCalendar, start: datetime, days: int,
-           rules: list[object] | None = None) -> None:
+def _daily(
+    engine: Engine,
+    calendar: WorkingCalendar,
+    start: datetime,
+    days: int,
+    rules: list[object] | None = None,
+) -> None:
     for day in range(days):
-        run_incremental_scan(engine, rules or RULES, calendar,  # type: ignore[arg-type]
-                             now=start + timedelta(days=day))
+        run_incremental_scan(
+            engine,
+            rules or RULES,
+            calendar,  # type: ignore[arg-type]
+            now=start + timedelta(days=day),
+        )
 
 
 def test_an_assessment_breach_appears_when_its_referral_is_corrected_to_an_earlier_date(
@@ -155,22 +216,55 @@ def test_an_assessment_breach_appears_when_its_referral_is_corrected_to_an_earli
 ) -> None:
     load_team(engine, tmp_path)
     t = datetime(2026, 10, 1, 9, tzinfo=UTC)
-    load(engine, tmp_path, "referrals", [
-        {"referral_id": "R1", "child_id": "CH1", "received_at": t.isoformat(),
-         "team_id": "DAT-A", "decision_at": (t + timedelta(hours=2)).isoformat()},
-    ], ingested_at=t)
-    load(engine, tmp_path, "assessments", [
-        {"assessment_id": "A1", "child_id": "CH1", "team_id": "DAT-A", "referral_id": "R1",
-         "start_date": "2026-10-02"},
-    ], ingested_at=t)
+    load(
+        engine,
+        tmp_path,
+        "referrals",
+        [
+            {
+                "referral_id": "R1",
+                "child_id": "CH1",
+                "received_at": t.isoformat(),
+                "team_id": "DAT-A",
+                "decision_at": (t + timedelta(hours=2)).isoformat(),
+            },
+        ],
+        ingested_at=t,
+    )
+    load(
+        engine,
+        tmp_path,
+        "assessments",
+        [
+            {
+                "assessment_id": "A1",
+                "child_id": "CH1",
+                "team_id": "DAT-A",
+                "referral_id": "R1",
+                "start_date": "2026-10-02",
+            },
+        ],
+        ingested_at=t,
+    )
     _daily(engine, calendar, t + timedelta(days=1), 4)
     assert ("assessment-45wd", "A1") not in breaches(engine)
     # The case system corrects the referral date to 1 July: 45 working days have passed.
     corrected = t + timedelta(days=4, hours=1)
-    load(engine, tmp_path, "referrals", [
-        {"referral_id": "R1", "child_id": "CH1", "received_at": "2026-07-01T09:00:00Z",
-         "team_id": "DAT-A", "decision_at": "2026-07-01T11:00:00Z"},
-    ], ingested_at=corrected)
+    load(
+        engine,
+        tmp_path,
+        "referrals",
+        [
+            {
+                "referral_id": "R1",
+                "child_id": "CH1",
+                "received_at": "2026-07-01T09:00:00Z",
+                "team_id": "DAT-A",
+                "decision_at": "2026-07-01T11:00:00Z",
+            },
+        ],
+        ingested_at=corrected,
+    )
     run_incremental_scan(engine, RULES, calendar, now=corrected + timedelta(minutes=15))
     assert ("assessment-45wd", "A1") in breaches(engine)
 
@@ -180,15 +274,38 @@ def test_a_conference_booked_in_advance_resolves_its_breach_when_its_date_arrive
 ) -> None:
     load_team(engine, tmp_path)
     held = datetime(2026, 10, 1, 10, tzinfo=UTC)
-    load(engine, tmp_path, "strategy-discussions", [
-        {"discussion_id": "D1", "child_id": "CH1", "held_at": held.isoformat(),
-         "team_id": "DAT-A", "s47_initiated": "Y"},
-    ], ingested_at=held)
+    load(
+        engine,
+        tmp_path,
+        "strategy-discussions",
+        [
+            {
+                "discussion_id": "D1",
+                "child_id": "CH1",
+                "held_at": held.isoformat(),
+                "team_id": "DAT-A",
+                "s47_initiated": "Y",
+            },
+        ],
+        ingested_at=held,
+    )
     # Booked on 20 October for 2 November; due by the end of 22 October.
-    load(engine, tmp_path, "s47", [
-        {"s47_id": "S1", "child_id": "CH1", "team_id": "DAT-A", "discussion_id": "D1",
-         "start_date": "2026-10-01", "icpc_date": "2026-11-02"},
-    ], ingested_at=datetime(2026, 10, 20, tzinfo=UTC))
+    load(
+        engine,
+        tmp_path,
+        "s47",
+        [
+            {
+                "s47_id": "S1",
+                "child_id": "CH1",
+                "team_id": "DAT-A",
+                "discussion_id": "D1",
+                "start_date": "2026-10-01",
+                "icpc_date": "2026-11-02",
+            },
+        ],
+        ingested_at=datetime(2026, 10, 20, tzinfo=UTC),
+    )
     _daily(engine, calendar, datetime(2026, 10, 21, 12, tzinfo=UTC), 16)  # to 5 November
     breach = breaches(engine)[("icpc-15wd", "S1")]
     assert breach.first_detected_at == datetime(2026, 10, 23, 12, tzinfo=UTC)
@@ -201,8 +318,13 @@ def test_an_outcome_stamped_after_now_leaves_the_contact_open_for_the_incrementa
     load_team(engine, tmp_path)
     t = datetime(2026, 10, 1, 10, tzinfo=UTC)
     run_incremental_scan(engine, RULES, calendar, now=t - timedelta(hours=1))  # state exists
-    load(engine, tmp_path, "contacts", [contact("C1", t, t + timedelta(days=4))],
-         ingested_at=t + timedelta(minutes=5))
+    load(
+        engine,
+        tmp_path,
+        "contacts",
+        [contact("C1", t, t + timedelta(days=4))],
+        ingested_at=t + timedelta(minutes=5),
+    )
     _daily(engine, calendar, t + timedelta(hours=2), 6)
     breach = breaches(engine)[("contact-outcome-24h", "C1")]
     assert breach.first_detected_at == t + timedelta(days=1, hours=2)
@@ -215,8 +337,13 @@ def test_a_breach_reopens_when_a_corrected_file_removes_the_outcome(
     load_team(engine, tmp_path)
     load(engine, tmp_path, "contacts", [contact("C1", T0)], ingested_at=T0)
     run_scan(engine, RULES, calendar, now=T0 + timedelta(hours=30), record=True)
-    load(engine, tmp_path, "contacts", [contact("C1", T0, T0 + timedelta(hours=31))],
-         ingested_at=T0 + timedelta(hours=31))
+    load(
+        engine,
+        tmp_path,
+        "contacts",
+        [contact("C1", T0, T0 + timedelta(hours=31))],
+        ingested_at=T0 + timedelta(hours=31),
+    )
     run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=32))
     assert breaches(engine)[("contact-outcome-24h", "C1")].resolved_at is not None
     load(engine, tmp_path, "contacts", [contact("C1", T0)], ingested_at=T0 + timedelta(hours=33))
@@ -236,8 +363,13 @@ def test_a_changed_rule_definition_is_evaluated_in_full(
     load(engine, tmp_path, "contacts", [contact("C1", T0)], ingested_at=T0)
     run_incremental_scan(engine, RULES, calendar, now=T0 + timedelta(hours=13))
     assert breaches(engine) == {}
-    raw = {"id": "contact-outcome-24h", "kind": "timescale", "record": "contact",
-           "clock": "clock-hours", "limit": 12}
+    raw = {
+        "id": "contact-outcome-24h",
+        "kind": "timescale",
+        "record": "contact",
+        "clock": "clock-hours",
+        "limit": 12,
+    }
     stricter = parse_rules({"rule": [raw]}, source="test")
     inc = run_incremental_scan(engine, stricter, calendar, now=T0 + timedelta(hours=14))
     assert inc.full_rules == ["contact-outcome-24h"]

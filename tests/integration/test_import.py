@@ -19,13 +19,8 @@ from sqlalchemy import Engine, Table, func, select
 from frontdoor import models
 from frontdoor.csvformat import FILE_SPECS, IMPORT_ORDER, ParseContext
 from frontdoor.errors import FileRefused
-from frontdoor.importer import (
-    MAX_REJECTS_KEPT,
-    ImportSummary,
-    import_csv,
-    load_team_ids,
-    rejects_path_for,
-)
+from frontdoor.import_report import MAX_REJECTS_KEPT, ImportSummary, rejects_path_for
+from frontdoor.importer import import_csv, load_team_ids
 from tests.factories import INGESTED, LONDON, TEAM_ROW, load, load_team, write_csv
 
 LATER = datetime(2026, 2, 1, tzinfo=UTC)

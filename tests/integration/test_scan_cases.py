@@ -58,9 +58,14 @@ CONTACT_CASES = [
 def test_contact_is_met_at_its_due_instant_and_late_one_second_after(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar, received: str, due: str
 ) -> None:
-    load(team, tmp_path, "contacts", [
-        {"contact_id": "C1", "child_id": "CH1", "received_at": received, "team_id": "DAT-A"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "contacts",
+        [
+            {"contact_id": "C1", "child_id": "CH1", "received_at": received, "team_id": "DAT-A"},
+        ],
+    )
     assert "C1" not in findings_at(team, calendar, z(due))
     late = findings_at(team, calendar, z(due) + timedelta(seconds=1))
     assert late["C1"].due_at == z(due)  # type: ignore[attr-defined]
@@ -70,12 +75,27 @@ def test_contact_is_met_at_its_due_instant_and_late_one_second_after(
 def test_outcome_recorded_exactly_at_due_is_met_and_one_second_later_is_closed_late(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
-    load(team, tmp_path, "contacts", [
-        {"contact_id": "ON-TIME", "child_id": "CH1", "received_at": "2027-03-27T10:00:00Z",
-         "team_id": "DAT-A", "outcome_at": "2027-03-28T11:00:00+01:00"},
-        {"contact_id": "LATE", "child_id": "CH2", "received_at": "2027-03-27T10:00:00Z",
-         "team_id": "DAT-A", "outcome_at": "2027-03-28T11:00:01+01:00"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "contacts",
+        [
+            {
+                "contact_id": "ON-TIME",
+                "child_id": "CH1",
+                "received_at": "2027-03-27T10:00:00Z",
+                "team_id": "DAT-A",
+                "outcome_at": "2027-03-28T11:00:00+01:00",
+            },
+            {
+                "contact_id": "LATE",
+                "child_id": "CH2",
+                "received_at": "2027-03-27T10:00:00Z",
+                "team_id": "DAT-A",
+                "outcome_at": "2027-03-28T11:00:01+01:00",
+            },
+        ],
+    )
     # Between due and the late outcome the late one is open and overdue.
     mid = findings_at(team, calendar, z("2027-03-28T10:00:00.5Z"))
     assert set(mid) == {"LATE"}
@@ -86,12 +106,27 @@ def test_outcome_recorded_exactly_at_due_is_met_and_one_second_later_is_closed_l
 def test_replaying_a_past_instant_ignores_later_outcomes_and_later_contacts(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
-    load(team, tmp_path, "contacts", [
-        {"contact_id": "C1", "child_id": "CH1", "received_at": "2026-11-02T09:00:00Z",
-         "team_id": "DAT-A", "outcome": "NFA", "outcome_at": "2026-11-05T09:00:00Z"},
-        {"contact_id": "C2", "child_id": "CH2", "received_at": "2026-11-04T09:00:00Z",
-         "team_id": "DAT-A"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "contacts",
+        [
+            {
+                "contact_id": "C1",
+                "child_id": "CH1",
+                "received_at": "2026-11-02T09:00:00Z",
+                "team_id": "DAT-A",
+                "outcome": "NFA",
+                "outcome_at": "2026-11-05T09:00:00Z",
+            },
+            {
+                "contact_id": "C2",
+                "child_id": "CH2",
+                "received_at": "2026-11-04T09:00:00Z",
+                "team_id": "DAT-A",
+            },
+        ],
+    )
     at = findings_at(team, calendar, z("2026-11-04T12:00:00Z"))
     assert set(at) == {"C1"}  # C2 received later than 24 h before; C1's outcome not yet made
     assert findings_at(team, calendar, z("2026-11-02T08:00:00Z")) == {}
@@ -100,10 +135,20 @@ def test_replaying_a_past_instant_ignores_later_outcomes_and_later_contacts(
 def test_outcome_text_without_outcome_time_is_still_open(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
-    load(team, tmp_path, "contacts", [
-        {"contact_id": "C1", "child_id": "CH1", "received_at": "2026-11-02T09:00:00Z",
-         "team_id": "DAT-A", "outcome": "NFA"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "contacts",
+        [
+            {
+                "contact_id": "C1",
+                "child_id": "CH1",
+                "received_at": "2026-11-02T09:00:00Z",
+                "team_id": "DAT-A",
+                "outcome": "NFA",
+            },
+        ],
+    )
     assert set(findings_at(team, calendar, z("2026-11-04T12:00:00Z"))) == {"C1"}
 
 
@@ -135,9 +180,14 @@ REFERRAL_CASES = [
 def test_referral_decision_due_by_end_of_next_working_day(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar, received: str, due: str
 ) -> None:
-    load(team, tmp_path, "referrals", [
-        {"referral_id": "R1", "child_id": "CH1", "received_at": received, "team_id": "DAT-A"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "referrals",
+        [
+            {"referral_id": "R1", "child_id": "CH1", "received_at": received, "team_id": "DAT-A"},
+        ],
+    )
     assert "R1" not in findings_at(team, calendar, z(due))
     late = findings_at(team, calendar, z(due) + US)
     assert late["R1"].due_at == z(due)  # type: ignore[attr-defined]
@@ -146,24 +196,55 @@ def test_referral_decision_due_by_end_of_next_working_day(
 def test_decision_stamped_exactly_at_now_counts_as_recorded(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
-    load(team, tmp_path, "referrals", [
-        {"referral_id": "AT-DUE", "child_id": "CH1", "received_at": "2026-12-18T16:00:00Z",
-         "team_id": "DAT-A", "decision_at": "2026-12-21T23:59:59.999999+00:00"},
-        {"referral_id": "AT-NOW", "child_id": "CH2", "received_at": "2026-12-18T16:00:00Z",
-         "team_id": "DAT-A", "decision_at": "2026-12-22T00:00:00+00:00"},
-        {"referral_id": "AFTER-NOW", "child_id": "CH3", "received_at": "2026-12-18T16:00:00Z",
-         "team_id": "DAT-A", "decision_at": "2026-12-22T00:00:00.000001+00:00"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "referrals",
+        [
+            {
+                "referral_id": "AT-DUE",
+                "child_id": "CH1",
+                "received_at": "2026-12-18T16:00:00Z",
+                "team_id": "DAT-A",
+                "decision_at": "2026-12-21T23:59:59.999999+00:00",
+            },
+            {
+                "referral_id": "AT-NOW",
+                "child_id": "CH2",
+                "received_at": "2026-12-18T16:00:00Z",
+                "team_id": "DAT-A",
+                "decision_at": "2026-12-22T00:00:00+00:00",
+            },
+            {
+                "referral_id": "AFTER-NOW",
+                "child_id": "CH3",
+                "received_at": "2026-12-18T16:00:00Z",
+                "team_id": "DAT-A",
+                "decision_at": "2026-12-22T00:00:00.000001+00:00",
+            },
+        ],
+    )
     assert set(findings_at(team, calendar, z("2026-12-22T00:00:00Z"))) == {"AFTER-NOW"}
 
 
 # --- icpc-15wd and assessment-45wd: date-based working days -----------------------------------
 
+
 def _discussion(engine: Engine, tmp_path: Path, held: str) -> None:
-    load(engine, tmp_path, "strategy-discussions", [
-        {"discussion_id": "SD1", "child_id": "CH1", "held_at": held, "team_id": "DAT-A",
-         "s47_initiated": "Y"},
-    ])
+    load(
+        engine,
+        tmp_path,
+        "strategy-discussions",
+        [
+            {
+                "discussion_id": "SD1",
+                "child_id": "CH1",
+                "held_at": held,
+                "team_id": "DAT-A",
+                "s47_initiated": "Y",
+            },
+        ],
+    )
 
 
 # Discussion Thu 10 Dec 2026. Working days: Dec 11(1) 14(2) 15(3) 16(4) 17(5) 18(6) 21(7)
@@ -179,21 +260,38 @@ ICPC_DUE = "2027-01-05T23:59:59.999999Z"
         (None, None, "2027-01-06T00:00:00Z", True),
         ("2027-01-05", None, "2027-01-20T12:00:00Z", False),  # met on the due date
         ("2027-01-06", None, "2027-01-06T00:00:00Z", False),  # recorded from 00:00 local
-        ("2027-01-07", None, "2027-01-06T12:00:00Z", True),   # recorded after now: open
+        ("2027-01-07", None, "2027-01-06T12:00:00Z", True),  # recorded after now: open
         ("2027-01-07", None, "2027-01-07T00:00:00Z", False),  # closed late
         (None, "Y", "2027-02-01T00:00:00Z", False),
         (None, "N", "2027-02-01T00:00:00Z", True),
     ],
 )
 def test_icpc_due_fifteen_working_days_after_the_discussion(
-    team: Engine, tmp_path: Path, calendar: WorkingCalendar,
-    icpc_date: str | None, not_required: str | None, now: str, expected: bool,
+    team: Engine,
+    tmp_path: Path,
+    calendar: WorkingCalendar,
+    icpc_date: str | None,
+    not_required: str | None,
+    now: str,
+    expected: bool,
 ) -> None:
     _discussion(team, tmp_path, "2026-12-10T14:00:00Z")
-    load(team, tmp_path, "s47", [
-        {"s47_id": "S1", "child_id": "CH1", "team_id": "DAT-A", "discussion_id": "SD1",
-         "start_date": "2026-12-11", "icpc_date": icpc_date, "icpc_not_required": not_required},
-    ])
+    load(
+        team,
+        tmp_path,
+        "s47",
+        [
+            {
+                "s47_id": "S1",
+                "child_id": "CH1",
+                "team_id": "DAT-A",
+                "discussion_id": "SD1",
+                "start_date": "2026-12-11",
+                "icpc_date": icpc_date,
+                "icpc_not_required": not_required,
+            },
+        ],
+    )
     found = findings_at(team, calendar, z(now))
     assert ("S1" in found) is expected
     if expected:
@@ -206,9 +304,14 @@ def test_icpc_clock_starts_at_start_date_when_no_discussion_is_linked(
 ) -> None:
     # Start Mon 29 Mar 2027 (Easter Monday, day 0): Mar 30(1) 31(2) Apr 1(3) 2(4) 5(5) 6(6)
     # 7(7) 8(8) 9(9) 12(10) 13(11) 14(12) 15(13) 16(14) 19(15) -> end of Mon 19 Apr BST.
-    load(team, tmp_path, "s47", [
-        {"s47_id": "S2", "child_id": "CH1", "team_id": "DAT-A", "start_date": "29/03/2027"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "s47",
+        [
+            {"s47_id": "S2", "child_id": "CH1", "team_id": "DAT-A", "start_date": "29/03/2027"},
+        ],
+    )
     assert findings_at(team, calendar, z("2027-04-19T22:59:59.999999Z")) == {}
     found = findings_at(team, calendar, z("2027-04-19T23:00:00Z"))
     assert found["S2"].due_at == z("2027-04-19T22:59:59.999999Z")  # type: ignore[attr-defined]
@@ -218,9 +321,14 @@ def test_icpc_clock_starts_at_start_date_when_no_discussion_is_linked(
 def test_s47_that_starts_after_now_is_not_evaluated(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
-    load(team, tmp_path, "s47", [
-        {"s47_id": "S3", "child_id": "CH1", "team_id": "DAT-A", "start_date": "2027-06-01"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "s47",
+        [
+            {"s47_id": "S3", "child_id": "CH1", "team_id": "DAT-A", "start_date": "2027-06-01"},
+        ],
+    )
     assert findings_at(team, calendar, z("2027-05-31T22:59:59Z")) == {}
 
 
@@ -241,17 +349,42 @@ ASSESSMENT_DUE = "2027-05-06T22:59:59.999999Z"
     ],
 )
 def test_assessment_due_forty_five_working_days_after_the_referral(
-    team: Engine, tmp_path: Path, calendar: WorkingCalendar,
-    authorised: str | None, now: str, expected: bool,
+    team: Engine,
+    tmp_path: Path,
+    calendar: WorkingCalendar,
+    authorised: str | None,
+    now: str,
+    expected: bool,
 ) -> None:
-    load(team, tmp_path, "referrals", [
-        {"referral_id": "R1", "child_id": "CH1", "received_at": "2027-03-01T09:30:00Z",
-         "team_id": "DAT-A", "decision_at": "2027-03-01T12:00:00Z"},
-    ])
-    load(team, tmp_path, "assessments", [
-        {"assessment_id": "A1", "child_id": "CH1", "team_id": "DAT-A", "referral_id": "R1",
-         "start_date": "2027-03-03", "authorised_date": authorised},
-    ])
+    load(
+        team,
+        tmp_path,
+        "referrals",
+        [
+            {
+                "referral_id": "R1",
+                "child_id": "CH1",
+                "received_at": "2027-03-01T09:30:00Z",
+                "team_id": "DAT-A",
+                "decision_at": "2027-03-01T12:00:00Z",
+            },
+        ],
+    )
+    load(
+        team,
+        tmp_path,
+        "assessments",
+        [
+            {
+                "assessment_id": "A1",
+                "child_id": "CH1",
+                "team_id": "DAT-A",
+                "referral_id": "R1",
+                "start_date": "2027-03-03",
+                "authorised_date": authorised,
+            },
+        ],
+    )
     found = findings_at(team, calendar, z(now))
     assert ("A1" in found) is expected
     if expected:
@@ -260,36 +393,48 @@ def test_assessment_due_forty_five_working_days_after_the_referral(
 
 # --- strategy-partners ------------------------------------------------------------------------
 
+
 def test_strategy_discussions_missing_agencies_within_the_lookback_window(
     team: Engine, tmp_path: Path, calendar: WorkingCalendar
 ) -> None:
     now = z("2027-03-31T12:00:00Z")
     held = {
         "ALL": "2027-03-30T10:00:00Z",
-        "NO-POLICE": "2027-03-30T11:00:00Z",   # police attended = N
-        "NO-HEALTH": "2027-03-30T12:00:00Z",   # no health row at all
-        "EDGE-IN": "2027-03-01T12:00:00Z",     # exactly now - 30 days: inside
-        "EDGE-OUT": "2027-03-01T11:59:59Z",    # one second older: outside
-        "FUTURE": "2027-03-31T12:00:01Z",      # after now: does not exist yet
+        "NO-POLICE": "2027-03-30T11:00:00Z",  # police attended = N
+        "NO-HEALTH": "2027-03-30T12:00:00Z",  # no health row at all
+        "EDGE-IN": "2027-03-01T12:00:00Z",  # exactly now - 30 days: inside
+        "EDGE-OUT": "2027-03-01T11:59:59Z",  # one second older: outside
+        "FUTURE": "2027-03-31T12:00:01Z",  # after now: does not exist yet
     }
-    load(team, tmp_path, "strategy-discussions", [
-        {"discussion_id": k, "child_id": f"CH-{k}", "held_at": v, "team_id": "DAT-A"}
-        for k, v in held.items()
-    ])
+    load(
+        team,
+        tmp_path,
+        "strategy-discussions",
+        [
+            {"discussion_id": k, "child_id": f"CH-{k}", "held_at": v, "team_id": "DAT-A"}
+            for k, v in held.items()
+        ],
+    )
     rows = []
     for k in held:
         rows.append({"discussion_id": k, "agency": "local_authority", "attended": "Y"})
-        rows.append({"discussion_id": k, "agency": "police",
-                     "attended": "N" if k == "NO-POLICE" else "yes"})
+        rows.append(
+            {"discussion_id": k, "agency": "police", "attended": "N" if k == "NO-POLICE" else "yes"}
+        )
         if k != "NO-HEALTH":
             rows.append({"discussion_id": k, "agency": "health", "attended": "1"})
         rows.append({"discussion_id": k, "agency": "education", "attended": "N"})
     load(team, tmp_path, "strategy-attendance", rows)
-    load(team, tmp_path, "strategy-attendance", [
-        {"discussion_id": "EDGE-IN", "agency": "police", "attended": "N"},
-        {"discussion_id": "EDGE-OUT", "agency": "police", "attended": "N"},
-        {"discussion_id": "FUTURE", "agency": "health", "attended": "N"},
-    ])
+    load(
+        team,
+        tmp_path,
+        "strategy-attendance",
+        [
+            {"discussion_id": "EDGE-IN", "agency": "police", "attended": "N"},
+            {"discussion_id": "EDGE-OUT", "agency": "police", "attended": "N"},
+            {"discussion_id": "FUTURE", "agency": "health", "attended": "N"},
+        ],
+    )
     found = findings_at(team, calendar, now)
     assert {k: f.missing_agencies for k, f in found.items()} == {  # type: ignore[attr-defined]
         "NO-POLICE": ("police",),
