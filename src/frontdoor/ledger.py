@@ -223,7 +223,6 @@ def recently_closed(
     due. Each query is served by one index (``ingested_at``, or the partial index on completed
     records), so the cost follows the number of changes, not the size of the ledger.
     """
-    b = table_of(Breach).c
     today = cal.local_date(now)
     since_day = cal.local_date(since)
     queries: list[Select[Any]]
@@ -257,15 +256,28 @@ def recently_closed(
     changed_closed = sorted(
         {rid for rid, closed_now in conn.execute(union_all(*queries)) if closed_now}
     )
+    return unresolved_among(conn, rule.id, changed_closed)
+
+
+def unresolved_among(conn: Connection, rule_id: str, ids: Sequence[str]) -> list[str]:
+    """Of ``ids``, those with an unresolved breach of ``rule_id`` (sorted).
+
+    Looked up by the unique (rule_id, record_id) index; ``resolved_at`` is tested on the rows
+    so that no planner prefers the partial index of all unresolved breaches of the rule.
+    """
+    b = table_of(Breach).c
     found: list[str] = []
-    for i in range(0, len(changed_closed), 1000):
-        found += conn.execute(
-            select(b.record_id).where(
-                b.rule_id == rule.id,
-                b.resolved_at.is_(None),
-                b.record_id.in_(changed_closed[i : i + 1000]),
+    unique = sorted(set(ids))
+    for i in range(0, len(unique), 1000):
+        found += [
+            rid
+            for rid, resolved in conn.execute(
+                select(b.record_id, b.resolved_at).where(
+                    b.rule_id == rule_id, b.record_id.in_(unique[i : i + 1000])
+                )
             )
-        ).scalars()
+            if resolved is None
+        ]
     return sorted(found)
 
 
@@ -273,16 +285,7 @@ def recently_attended(conn: Connection, rule: AttendanceRule, *, since: datetime
     """Unresolved breaches of ``rule`` whose attendance changed since ``since`` and is now
     complete."""
     a = table_of(StrategyAttendance).c
-    b = table_of(Breach).c
-    touched = list(
-        conn.execute(
-            select(b.record_id)
-            .select_from(table_of(Breach))
-            .where(
-                b.rule_id == rule.id,
-                b.resolved_at.is_(None),
-                b.record_id.in_(select(a.discussion_id).where(a.ingested_at >= since)),
-            )
-        ).scalars()
-    )
-    return attendance_complete(conn, rule, touched)
+    # Two steps: the attendance rows changed since (their ingested_at index), then their
+    # breaches (the ledger's unique index).
+    changed = list(conn.execute(select(a.discussion_id).where(a.ingested_at >= since)).scalars())
+    return attendance_complete(conn, rule, unresolved_among(conn, rule.id, changed))
