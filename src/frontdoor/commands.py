@@ -28,7 +28,14 @@ from frontdoor.import_report import ImportSummary, rejects_path_for
 from frontdoor.importer import import_csv, load_team_ids
 from frontdoor.rules import AttendanceRule, TimescaleRule, load_rules
 from frontdoor.scan import run_incremental_scan, run_scan
-from frontdoor.scanview import count_table, format_local, format_overdue, oldest_open, scan_document
+from frontdoor.scanview import (
+    count_table,
+    format_local,
+    format_overdue,
+    iso_utc,
+    oldest_open,
+    scan_document,
+)
 from frontdoor.settings import Settings
 
 log = structlog.get_logger()
@@ -231,17 +238,22 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
         if not live:
             raise UsageError("--incremental records breaches, so it cannot take --now")
         inc = run_incremental_scan(app.engine, app.rules, app.calendar, now=now)
-        log.info(
-            "incremental_scan_finished",
-            new_breaches=inc.new_breaches,
-            resolved_breaches=inc.resolved_breaches,
-            full_rules=inc.full_rules,
-            duration_ms=round(inc.duration_ms, 1),
-        )
-        print(
-            f"incremental pass: {inc.new_breaches} new breach(es), "
-            f"{inc.resolved_breaches} resolved, {inc.duration_ms:.0f} ms"
-        )
+        counts = {
+            "new_breaches": inc.new_breaches,
+            "reopened_breaches": inc.reopened_breaches,
+            "resolved_breaches": inc.resolved_breaches,
+            "full_rules": inc.full_rules,
+        }
+        log.info("incremental_scan_finished", **counts, duration_ms=round(inc.duration_ms, 1))
+        if args.json:
+            json.dump({"now": iso_utc(now), **counts}, sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            print(
+                f"incremental pass: {inc.new_breaches} new breach(es), "
+                f"{inc.reopened_breaches} reopened, {inc.resolved_breaches} resolved, "
+                f"{inc.duration_ms:.0f} ms"
+            )
         return 0
     result = run_scan(app.engine, app.rules, app.calendar, now=now, record=live)
     log.info(
@@ -249,6 +261,7 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
         findings=len(result.findings),
         per_rule=result.per_rule,
         new_breaches=result.new_breaches,
+        reopened_breaches=result.reopened_breaches,
         resolved_breaches=result.resolved_breaches,
         recorded=live,
         duration_ms=round(result.duration_ms, 1),
@@ -261,8 +274,8 @@ def scan(app: App, args: argparse.Namespace, *, now: datetime, live: bool) -> in
     print_scan(app, result.now, result.findings, result.rules, out)
     if live:
         out.print(
-            f"Recorded {result.new_breaches} new breach(es); "
-            f"{result.resolved_breaches} resolved since the last scan."
+            f"Recorded {result.new_breaches} new breach(es); {result.reopened_breaches} "
+            f"reopened and {result.resolved_breaches} resolved since the last scan."
         )
     return 0
 
@@ -284,7 +297,9 @@ def generate(args: argparse.Namespace, settings: Settings, *, err: Console) -> i
         contacts_per_day=args.contacts_per_day,
         calendar=england_calendar(settings.timezone),
     )
-    print(f"wrote synthetic data to {args.out}: {summary}")
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in summary.counts.items())
+    print(f"wrote synthetic data to {args.out}: {counts}")
+    print(f"export taken at {summary.as_of.isoformat()} (records after it are not included)")
     del err
     return 0
 
