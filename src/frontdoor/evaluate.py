@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -153,12 +153,13 @@ def due_function(rule: TimescaleRule, cal: WorkingCalendar) -> Callable[[datetim
 def fast_instant(column: ColumnElement[datetime], dialect: str) -> ColumnElement[Any]:
     """``column`` selected without the UTC type's per-row processing (a hot path).
 
-    On SQLite the stored UTC text is returned and :func:`keep_overdue` parses it (three times
-    faster through SQLAlchemy than the generic datetime processing); PostgreSQL's driver
-    already returns aware datetimes.
+    On SQLite the stored UTC text is returned with ``+00:00`` appended, and
+    :func:`keep_overdue` parses it into an aware datetime in one step (several times faster
+    than SQLAlchemy's datetime processing, and than parsing then attaching the zone);
+    PostgreSQL's driver already returns aware datetimes. NULL stays NULL.
     """
     if dialect == "sqlite":
-        return type_coerce(column, String())
+        return type_coerce(column, String()) + "+00:00"
     return type_coerce(column, DateTime(timezone=True))
 
 
@@ -286,11 +287,11 @@ def keep_overdue(
     rid = rule.id
     # A hot loop (up to hundreds of thousands of rows): names bound locally, the SQLite text
     # of fast_instant() parsed inline, findings built with the C tuple constructor.
-    fromiso, utc, text, make = datetime.fromisoformat, UTC, str, tuple.__new__
+    fromiso, text, make = datetime.fromisoformat, str, tuple.__new__
     out: list[Finding] = []
     append = out.append
     for record_id, team_id, child_id, start in rows:
-        started = fromiso(start).replace(tzinfo=utc) if start.__class__ is text else start
+        started = fromiso(start) if start.__class__ is text else start
         due = due_of(started)
         if due < now:
             append(make(Finding, (rid, record_id, team_id, child_id, started, due, None)))
