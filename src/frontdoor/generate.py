@@ -27,11 +27,35 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from frontdoor.clock import NonExistentLocalTime, WorkingCalendar, england_calendar, localize
+from frontdoor.clock import WorkingCalendar, england_calendar
+from frontdoor.synthetic_profile import (
+    ATTENDANCE,
+    DAY_MIN,
+    DECISION_CUM,
+    DECISIONS,
+    MIN_CUM_OFF,
+    MIN_CUM_WORK,
+    MINUTES,
+    OFF_DAY,
+    OTHER_CUM,
+    OTHER_OUTCOMES,
+    P_REFERRAL,
+    P_REPEAT_CONTACT,
+    P_REREFERRAL,
+    ROLES,
+    SOURCES,
+    SRC_CUM_OFF,
+    SRC_CUM_WORK,
+    TEAM_CUM,
+    TEAM_IDS,
+    WEEKDAY_FACTOR,
+    WORKERS_PER_TEAM,
+    YEAR_MIN,
+)
+from frontdoor.synthetic_time import LocalMinutes
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "teams": ("team_id", "team_name", "manager_name", "manager_email",
@@ -48,62 +72,6 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "assessments": ("assessment_id", "child_id", "team_id", "referral_id", "start_date",
                     "authorised_date"),
 }  # fmt: skip
-
-TEAM_IDS = tuple(f"DAT-{c}" for c in "ABCDEF")
-_TEAM_CUM = (1.2, 2.2, 3.3, 4.2, 5.2, 6.0)  # cumulative: uneven team sizes
-_WORKERS_PER_TEAM = 8
-_DAY_MIN = 1440
-_YEAR_MIN = 365 * _DAY_MIN
-
-# Annex A source codes (domain.md 1.2). Police is the largest share, then schools, health,
-# individuals and LA services; schools all but vanish at weekends while police rises.
-_SOURCES = ("6", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "1A", "1B", "1C", "1D",
-            "5A", "5B", "5C", "5D", "4", "7", "8", "9", "10")  # fmt: skip
-_SRC_WORK = (27, 17, 2, 4, 3, 2, 2, 1.5, 1.5, 4, 3, 2, 1, 4, 3, 2, 2, 3, 3, 6, 3, 4)
-_SRC_OFF = (45, 2, 0.5, 5, 3, 2, 2, 1.5, 1.5, 6, 4, 3, 2, 3, 2, 1.5, 1.5, 2, 3, 5, 3.5, 1)
-
-# Relative contact volume by local hour: working days lean hard on office hours, other days
-# are flatter (mostly police and hospitals out of hours).
-_HOURS_WORK = (0.3, 0.2, 0.15, 0.1, 0.1, 0.15, 0.3, 0.8, 2.5, 4.5, 5, 5,
-               4.5, 4.5, 4.5, 4.5, 4, 2.5, 1.2, 0.9, 0.8, 0.7, 0.5, 0.4)  # fmt: skip
-_HOURS_OFF = (0.6, 0.5, 0.4, 0.3, 0.3, 0.3, 0.4, 0.6, 0.9, 1.1, 1.2, 1.2,
-              1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.1, 1.0, 0.9, 0.7)  # fmt: skip
-# Mon..Fri multipliers of contacts_per_day (mean 1.0: Mon/Tue peak); other days get _OFF_DAY.
-_WEEKDAY_FACTOR = (1.12, 1.08, 0.98, 0.96, 0.86)
-_OFF_DAY = 0.3
-
-_P_REFERRAL = 0.205  # of contacts with a recorded outcome: about 1 in 5 overall
-_OTHER_OUTCOMES = ("NFA", "Advice", "Early Help", "Strategy discussion")
-_OTHER_CUM = (0.32, 0.62, 0.985, 1.0)
-_P_REREFERRAL = 0.225  # slightly above 22% because a few pool picks are rejected
-_P_REPEAT_CONTACT = 0.08  # non-referral contacts about a child recently referred
-_DECISIONS = ("Strategy discussion", "Assessment", "NFA", "Early Help")
-_DECISION_CUM = (0.25, 0.65, 0.80, 1.0)
-
-_ROLES = {
-    "local_authority": ("Social worker, DAT", "Team manager, DAT", "Social worker, EDT"),
-    "police": ("DS, Safeguarding Unit", "DC, Child Abuse Investigation Team", "PS, MASH"),
-    "health": ("Named nurse", "Paediatrician", "Health visitor", "School nurse"),
-    "education": ("Designated safeguarding lead", "Head teacher", "Early years lead"),
-    "other": ("Probation officer", "Youth justice worker", "Housing officer"),
-}
-# agency -> (P(row present), P(attended | row)): police ~88% and health ~82% attended overall.
-_ATTENDANCE = (("local_authority", 1.0, 0.99), ("police", 0.95, 0.926),
-               ("health", 0.94, 0.872), ("education", 0.5, 0.7), ("other", 0.06, 0.8))  # fmt: skip
-
-
-def _cum(weights: tuple[float, ...], repeat: int = 1) -> list[float]:
-    out, total = [], 0.0
-    for w in weights:
-        for _ in range(repeat):
-            total += w
-            out.append(total)
-    return out
-
-
-_SRC_CUM_WORK, _SRC_CUM_OFF = _cum(_SRC_WORK), _cum(_SRC_OFF)
-_MIN_CUM_WORK, _MIN_CUM_OFF = _cum(_HOURS_WORK, 60), _cum(_HOURS_OFF, 60)
-_MINUTES = range(_DAY_MIN)
 
 
 @dataclass(frozen=True)
@@ -131,66 +99,7 @@ class GenerateSummary:
         return {name: int(getattr(self, name)) for name in HEADERS}
 
 
-class _Clock:
-    """Epoch minutes <-> local ISO text and dates in ``tz``, with caches kept bounded."""
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self._iso: dict[int, tuple[str, int, str]] = {}
-        self._midnight: dict[date, int] = {}
-
-    def iso(self, m: int) -> str:
-        """``YYYY-MM-DDTHH:MM:00+HH:MM`` for epoch minute ``m``.
-
-        Cached per quarter hour: every UTC offset in use is a multiple of 15 minutes, so the
-        date, hour and offset are constant within an aligned quarter; only the minute varies.
-        """
-        q, r = divmod(m, 15)
-        hit = self._iso.get(q)
-        if hit is None:
-            if len(self._iso) > 8192:  # ~85 days of quarter hours
-                self._iso.clear()
-            s = datetime.fromtimestamp(q * 900, self.tz).isoformat()
-            hit = self._iso[q] = (s[:14], int(s[14:16]), s[16:])
-        return f"{hit[0]}{hit[1] + r:02d}{hit[2]}"
-
-    def day(self, m: int) -> date:
-        """Local calendar date of epoch minute ``m``."""
-        return date.fromisoformat(self.iso(m)[:10])
-
-    def midnight(self, d: date) -> int:
-        """Epoch minute of 00:00 local on ``d``."""
-        hit = self._midnight.get(d)
-        if hit is None:
-            if len(self._midnight) > 4096:
-                self._midnight.clear()
-            hit = self._midnight[d] = _epoch_min(localize(datetime.combine(d, time()), self.tz))
-        return hit
-
-    def local_minutes(self, d: date, minutes: list[int]) -> list[int]:
-        """Sorted epoch minutes of the sorted local minutes-of-day ``minutes`` on ``d``.
-
-        On a DST change day a wall time in the spring gap moves forward an hour and a repeated
-        autumn time is its first occurrence, so every result still has local date ``d``.
-        """
-        m0 = self.midnight(d)
-        if self.midnight(d + timedelta(days=1)) - m0 == _DAY_MIN:
-            return [m0 + x for x in minutes]
-        out: list[int] = []
-        for x in minutes:
-            naive = datetime.combine(d, time(x // 60, x % 60))
-            try:
-                out.append(_epoch_min(localize(naive, self.tz)))
-            except NonExistentLocalTime:
-                out.append(_epoch_min(localize(naive + timedelta(hours=1), self.tz)))
-        return sorted(out)  # the gap shift can reorder a few
-
-
 _Row = Callable[[tuple[str, ...]], object]  # csv writer's writerow for one file
-
-
-def _epoch_min(instant: datetime) -> int:
-    return int(instant.timestamp()) // 60
 
 
 def _team_rows() -> list[tuple[str, ...]]:
@@ -209,7 +118,7 @@ class _Generator:
 
     def __init__(self, rng: random.Random, cal: WorkingCalendar, as_of: datetime,
                  writers: dict[str, _Row]) -> None:  # fmt: skip
-        self.rng, self.cal, self.clock = rng, cal, _Clock(cal.tz)
+        self.rng, self.cal, self.clock = rng, cal, LocalMinutes(cal.tz)
         self.w = writers
         self.lim = math.floor(as_of.timestamp()) // 60  # epoch minute m is visible iff m <= lim
         self.lim_day = cal.local_date(as_of)  # a date d is visible iff d <= lim_day
@@ -222,21 +131,21 @@ class _Generator:
     def day(self, d: date, contacts_per_day: float) -> None:
         """Generate and write every contact received on local date ``d`` (and what follows)."""
         rng, working = self.rng, self.cal.is_working_day(d)
-        mean = contacts_per_day * (_WEEKDAY_FACTOR[d.weekday()] if working else _OFF_DAY)
+        mean = contacts_per_day * (WEEKDAY_FACTOR[d.weekday()] if working else OFF_DAY)
         n = max(0, round(rng.gauss(mean, 0.1 * mean))) if mean > 0 else 0
-        minutes = rng.choices(_MINUTES, cum_weights=_MIN_CUM_WORK if working else _MIN_CUM_OFF,
+        minutes = rng.choices(MINUTES, cum_weights=MIN_CUM_WORK if working else MIN_CUM_OFF,
                               k=n)  # fmt: skip
         minutes.sort()
         times = self.clock.local_minutes(d, minutes)
-        sources = rng.choices(_SOURCES, cum_weights=_SRC_CUM_WORK if working else _SRC_CUM_OFF,
+        sources = rng.choices(SOURCES, cum_weights=SRC_CUM_WORK if working else SRC_CUM_OFF,
                               k=n)  # fmt: skip
-        teams = rng.choices(range(len(TEAM_IDS)), cum_weights=_TEAM_CUM, k=n)
+        teams = rng.choices(range(len(TEAM_IDS)), cum_weights=TEAM_CUM, k=n)
         for t, src, team in zip(times, sources, teams, strict=True):
             if t > self.lim:
                 break
             self.contact(t, src, team)
         # Entries older than 12 months before tomorrow's first contact can never be used again.
-        cutoff = self.clock.midnight(d) + _DAY_MIN - _YEAR_MIN
+        cutoff = self.clock.midnight(d) + DAY_MIN - YEAR_MIN
         pool = self.pool
         while pool and pool[0][0] < cutoff:
             pool.popleft()
@@ -260,19 +169,19 @@ class _Generator:
         if done is not None and done > self.lim:
             done = None  # recorded after the export: still open
         outcome, ref_at = "", None
-        if done is not None and r() < _P_REFERRAL:
+        if done is not None and r() < P_REFERRAL:
             outcome = "Referral"
             ref_at = done if r() < 0.6 else done + 1 + int(r() * 120)
             if ref_at > self.lim:
                 ref_at = None
         elif done is not None or 0.012 <= u < 0.015:
             v = r()
-            outcome = next(o for o, c in zip(_OTHER_OUTCOMES, _OTHER_CUM, strict=True) if v < c)
+            outcome = next(o for o, c in zip(OTHER_OUTCOMES, OTHER_CUM, strict=True) if v < c)
         child = self.child(ref_at)
         team = TEAM_IDS[team_i]
         worker = ""
         if r() < (0.95 if done is not None else 0.5):
-            worker = f"W-{team_i * _WORKERS_PER_TEAM + int(r() * _WORKERS_PER_TEAM) + 1:03d}"
+            worker = f"W-{team_i * WORKERS_PER_TEAM + int(r() * WORKERS_PER_TEAM) + 1:03d}"
         iso = self.clock.iso
         self.w["contacts"]((contact_id, child, iso(t), team, src, worker, outcome,
                             "" if done is None else iso(done)))  # fmt: skip
@@ -284,12 +193,12 @@ class _Generator:
     def child(self, ref_at: int | None) -> str:
         """Child id for a contact; ``ref_at`` is the referral time if it becomes one."""
         r, pool = self.rng.random, self.pool
-        p = _P_REREFERRAL if ref_at is not None else _P_REPEAT_CONTACT
+        p = P_REREFERRAL if ref_at is not None else P_REPEAT_CONTACT
         child = ""
         if pool and r() < p:
             pt, pc = pool[int(r() * len(pool))]
             # A re-referral needs a previous referral within the 12 months before this one.
-            if ref_at is None or ref_at - _YEAR_MIN <= pt < ref_at:
+            if ref_at is None or ref_at - YEAR_MIN <= pt < ref_at:
                 child = pc
         if not child:
             self.children += 1
@@ -309,7 +218,7 @@ class _Generator:
         self.n["referrals"] += 1
         ref_id = f"REF-{self.n['referrals']:07d}"
         v = r()
-        decision = next(d for d, c in zip(_DECISIONS, _DECISION_CUM, strict=True) if v < c)
+        decision = next(d for d, c in zip(DECISIONS, DECISION_CUM, strict=True) if v < c)
         ref_day = self.clock.day(t)
         # Decision: most the same day or next working day; ~5% 2-4 working days; ~3% never.
         u = r()
@@ -340,10 +249,10 @@ class _Generator:
         s47 = r() < 0.7
         held_text = self.clock.iso(held)
         self.w["strategy_discussions"]((sd_id, child, held_text, team, ref_id, "Y" if s47 else "N"))
-        for agency, p_row, p_yes in _ATTENDANCE:
+        for agency, p_row, p_yes in ATTENDANCE:
             if r() < p_row:
                 self.n["strategy_attendance"] += 1
-                role = self.rng.choice(_ROLES[agency])
+                role = self.rng.choice(ROLES[agency])
                 self.w["strategy_attendance"]((sd_id, agency, "Y" if r() < p_yes else "N", role))
         if s47:
             self.s47(child, team, sd_id, date.fromisoformat(held_text[:10]))
