@@ -2,7 +2,7 @@
 
 Figures follow domain.md §5 (about 150 contacts a working day, police the largest source,
 about one contact in five becoming a referral, 22 % re-referrals). Used by
-:mod:`frontdoor.generate`; plain data, no behaviour.
+:mod:`frontdoor.generate`; plain data and the one helper that accumulates weights.
 """
 
 from __future__ import annotations
