@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -97,7 +98,11 @@ def import_one(
     ctx = ParseContext(tz=app.settings.zone, team_ids=load_team_ids(app.engine))
     target = rejects_path_for(path, report_dir)
     bar = _progress(err)
-    if bar is None:
+    with bar if bar is not None else nullcontext():
+        progress = None
+        if bar is not None:
+            task = bar.add_task(path.name, total=None)
+            progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
         summary = import_csv(
             app.engine,
             kind,
@@ -105,21 +110,9 @@ def import_one(
             ctx=ctx,
             ingested_at=now,
             batch_size=app.settings.import_batch_size,
+            progress=progress,
             rejects_path=target,
         )
-    else:
-        with bar:
-            task = bar.add_task(path.name, total=None)
-            summary = import_csv(
-                app.engine,
-                kind,
-                path,
-                ctx=ctx,
-                ingested_at=now,
-                batch_size=app.settings.import_batch_size,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-                rejects_path=target,
-            )
     for warning in summary.warnings:
         err.print(f"warning: {warning}", markup=False)
     print(summary.line())

@@ -5,15 +5,14 @@ A finding is (a) a record of a timescale rule that is overdue and still open at 
 
 How a timescale rule is evaluated without looping over every record:
 
-1. :func:`start_threshold` turns ``now`` into a cutoff on the clock's start: every record that
-   can be overdue started before it. For clock hours and working days the cutoff is exact (the
-   due moment is monotonic in the start); for working hours it is a safe bound (working time
-   never runs faster than wall time).
+1. :func:`start_threshold` turns ``now`` into an exact cutoff on the clock's start: a record is
+   overdue exactly when it started before it (the due moment never decreases as the start
+   moves later; working hours find the cutoff by binary search).
 2. SQL selects the open records that started before the cutoff. "Open" is
    ``completion IS NULL`` (served by a partial index) or ``completion > now`` (a replay of a past
-   instant, served by an index on the completion column): a completion recorded after ``now``
-   did not exist yet at ``now``.
-3. Python computes each candidate's exact due moment and keeps those with ``due < now``.
+   instant, served by a partial index on completed records): a completion recorded after
+   ``now`` did not exist yet at ``now``.
+3. Python computes each candidate's due moment for the output (and keeps ``due < now``).
 """
 
 from __future__ import annotations
@@ -72,12 +71,11 @@ class Finding(NamedTuple):
 
 @dataclass(frozen=True)
 class Threshold:
-    """Records that started before ``instant`` (or on or before ``day``, for date starts) may
-    be overdue at ``now``; ``exact`` says whether every one of them is."""
+    """Records that started before ``instant`` (or on or before ``day``, for date starts) are
+    overdue at ``now``; later ones are not."""
 
     instant: datetime
     day: date
-    exact: bool
 
 
 def start_threshold(rule: TimescaleRule, cal: WorkingCalendar, *, now: datetime) -> Threshold:
@@ -88,12 +86,12 @@ def start_threshold(rule: TimescaleRule, cal: WorkingCalendar, *, now: datetime)
     """
     if rule.clock == "working-days":
         last = cal.latest_overdue_start_date(rule.limit, now=now)
-        return Threshold(cal.start_of_day(last + timedelta(days=1)), last, exact=True)
+        return Threshold(cal.start_of_day(last + timedelta(days=1)), last)
     if rule.clock == "working-hours":
         instant = _working_hours_cutoff(rule, cal, now=now)
     else:
         instant = now - rule.limit_delta
-    return Threshold(instant, cal.local_date(instant), exact=True)
+    return Threshold(instant, cal.local_date(instant))
 
 
 def _working_hours_cutoff(rule: TimescaleRule, cal: WorkingCalendar, *, now: datetime) -> datetime:
@@ -180,16 +178,39 @@ def _as_date(value: date | str) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def record_columns(record: str) -> tuple[Any, ColumnElement[Any], ColumnElement[Any]]:
+    """For a timescale record kind: (its table's columns, its id column, its completion
+    column: ``outcome_at``, ``decision_at``, ``icpc_date`` or ``authorised_date``)."""
+    if record == "contact":
+        c = table_of(Contact).c
+        return c, c.contact_id, c.outcome_at
+    if record == "referral":
+        c = table_of(Referral).c
+        return c, c.referral_id, c.decision_at
+    if record == "s47_enquiry":
+        c = table_of(S47Enquiry).c
+        return c, c.s47_id, c.icpc_date
+    c = table_of(Assessment).c
+    return c, c.assessment_id, c.authorised_date
+
+
+def closed_at(record: str, *, now: datetime, today: date) -> ColumnElement[bool]:
+    """SQL for "the record's completion is recorded at ``now``" (the contract's rules:
+    instants count from their moment, dates from 00:00 local, ``icpc_not_required = Y``
+    meets the ICPC rule)."""
+    c, _, done = record_columns(record)
+    if record in ("contact", "referral"):
+        return done <= now
+    if record == "s47_enquiry":
+        return or_(done <= today, c.icpc_not_required.is_(True))
+    return done <= today
+
+
 def _instant_record_queries(
     rule: TimescaleRule, th: Threshold, *, now: datetime, dialect: str
 ) -> list[Select[Any]]:
     """Queries for contacts/referrals: (id, team, child, start) of open candidates."""
-    if rule.record == "contact":
-        c = table_of(Contact).c
-        rid, done = c.contact_id, c.outcome_at
-    else:
-        c = table_of(Referral).c
-        rid, done = c.referral_id, c.decision_at
+    c, rid, done = record_columns(rule.record)
     cols = (rid, c.team_id, c.child_id, fast_instant(c.received_at, dialect))
     before = c.received_at < th.instant
     # The literal ``IS NULL`` lets both engines use the partial index on open records.

@@ -28,10 +28,15 @@ from typing import Any
 from sqlalchemy import Connection, Select, select, union_all
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.evaluate import Finding, Threshold, keep_overdue, start_threshold
+from frontdoor.evaluate import (
+    Finding,
+    Threshold,
+    keep_overdue,
+    record_columns,
+    start_threshold,
+)
 from frontdoor.models import (
     Assessment,
-    Contact,
     Referral,
     S47Enquiry,
     StrategyDiscussion,
@@ -59,12 +64,7 @@ def _instant_rows(
     conn: Connection, rule: TimescaleRule, th: Threshold, w: Window, now: datetime
 ) -> list[tuple[str, str, str, datetime]]:
     """Contacts or referrals: (id, team, child, received_at) of open candidates."""
-    if rule.record == "contact":
-        c = table_of(Contact).c
-        rid, done = c.contact_id, c.outcome_at
-    else:
-        c = table_of(Referral).c
-        rid, done = c.referral_id, c.decision_at
+    c, rid, done = record_columns(rule.record)
     cols = (rid, c.team_id, c.child_id, c.received_at)
     crossed = (c.received_at < th.instant, c.received_at >= w.prev.instant)
     # Open at now: no completion (the partial index on open records, as a range), or one

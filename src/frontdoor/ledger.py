@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, select, union_all, update
+from sqlalchemy import Connection, and_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.evaluate import Finding, Threshold
+from frontdoor.evaluate import Finding, Threshold, closed_at, record_columns
 from frontdoor.models import (
-    Assessment,
     Breach,
-    Contact,
-    Referral,
-    S47Enquiry,
     ScanState,
     StrategyAttendance,
     table_of,
@@ -98,30 +94,13 @@ def closed_ids(
     conn: Connection, rule: TimescaleRule, ids: Sequence[str], cal: WorkingCalendar, now: datetime
 ) -> set[str]:
     """Of ``ids``, the records of ``rule`` whose completion is recorded at or before ``now``."""
-    today = cal.local_date(now)
-    closed: set[str] = set()
+    _, rid, _ = record_columns(rule.record)
+    closed = closed_at(rule.record, now=now, today=cal.local_date(now))
+    found: set[str] = set()
     for i in range(0, len(ids), 1000):
         chunk = list(ids[i : i + 1000])
-        q: Select[Any]
-        if rule.record == "contact":
-            c = table_of(Contact).c
-            q = select(c.contact_id).where(c.contact_id.in_(chunk), c.outcome_at <= now)
-        elif rule.record == "referral":
-            r = table_of(Referral).c
-            q = select(r.referral_id).where(r.referral_id.in_(chunk), r.decision_at <= now)
-        elif rule.record == "s47_enquiry":
-            s = table_of(S47Enquiry).c
-            q = select(s.s47_id).where(
-                s.s47_id.in_(chunk),
-                (s.icpc_date <= today) | (s.icpc_not_required.is_(True)),
-            )
-        else:
-            a = table_of(Assessment).c
-            q = select(a.assessment_id).where(
-                a.assessment_id.in_(chunk), a.authorised_date <= today
-            )
-        closed.update(conn.execute(q).scalars())
-    return closed
+        found.update(conn.execute(select(rid).where(rid.in_(chunk), closed)).scalars())
+    return found
 
 
 def mark_resolved(conn: Connection, rule_id: str, ids: Sequence[str], now: datetime) -> int:
@@ -203,7 +182,7 @@ def load_states(conn: Connection) -> dict[str, RuleState]:
     for rule_id, cutoff, day, ran_at, fingerprint in conn.execute(
         select(st.rule_id, st.cutoff, st.cutoff_day, st.ran_at, st.rule_fingerprint)
     ):
-        threshold = Threshold(cutoff, day or cutoff.date(), exact=True)
+        threshold = Threshold(cutoff, day or cutoff.date())
         out[rule_id] = RuleState(threshold, ran_at, fingerprint)
     return out
 
@@ -223,34 +202,17 @@ def recently_closed(
     due. Each query is served by one index (``ingested_at``, or the partial index on completed
     records), so the cost follows the number of changes, not the size of the ledger.
     """
+    c, rid, done = record_columns(rule.record)
     today = cal.local_date(now)
-    since_day = cal.local_date(since)
-    queries: list[Select[Any]]
-    closed: ColumnElement[bool]
+    closed = closed_at(rule.record, now=now, today=today)
     if rule.record in ("contact", "referral"):
-        c = table_of(Contact if rule.record == "contact" else Referral).c
-        rid = c.contact_id if rule.record == "contact" else c.referral_id
-        done = c.outcome_at if rule.record == "contact" else c.decision_at
-        queries = [
-            select(rid, done <= now).where(c.ingested_at >= since),
-            select(rid, done <= now).where(done > since, done <= now),
-        ]
-    elif rule.record == "s47_enquiry":
-        s = table_of(S47Enquiry).c
-        closed = (s.icpc_date <= today) | (s.icpc_not_required.is_(True))
-        queries = [
-            select(s.s47_id, closed).where(s.ingested_at >= since),
-            select(s.s47_id, closed).where(s.icpc_date >= since_day, s.icpc_date <= today),
-        ]
-    else:
-        a = table_of(Assessment).c
-        closed = a.authorised_date <= today
-        queries = [
-            select(a.assessment_id, closed).where(a.ingested_at >= since),
-            select(a.assessment_id, closed).where(
-                a.authorised_date >= since_day, a.authorised_date <= today
-            ),
-        ]
+        came_due = (done > since) & (done <= now)
+    else:  # date completions count from 00:00 local on their date
+        came_due = (done >= cal.local_date(since)) & (done <= today)
+    queries = [
+        select(rid, closed).where(c.ingested_at >= since),
+        select(rid, closed).where(came_due),
+    ]
     # Only the narrowing condition goes to the database; "closed at now" is tested on the
     # rows, so that both engines start from the small set of changed records.
     changed_closed = sorted(

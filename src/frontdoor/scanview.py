@@ -56,12 +56,11 @@ class CountTable:
 def count_table(
     findings: Sequence[Finding],
     rules: Sequence[TimescaleRule | AttendanceRule],
-    teams: Sequence[str] = (),
 ) -> CountTable:
-    """Findings counted by team and rule. Teams listed in ``teams`` appear even with zero."""
+    """Findings counted by team and rule (teams with findings only)."""
     rule_ids = [r.id for r in rules]
     counts = Counter((f.team_id, f.rule) for f in findings)
-    all_teams = sorted(set(teams) | {f.team_id for f in findings})
+    all_teams = sorted({f.team_id for f in findings})
     rows = []
     for team in all_teams:
         cells = [counts.get((team, r), 0) for r in rule_ids]
