@@ -114,14 +114,20 @@ def import_one(
             rejects_path=target,
         )
     for warning in summary.warnings:
-        err.print(f"warning: {warning}", markup=False)
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
     print(summary.line())
     if summary.rejects_path is not None:
         for r in summary.rejects[:10]:  # in row order
-            err.print(f"  {path.name} row {r.row}, column {r.column}: {r.reason}", markup=False)
+            err.print(
+                f"  {path.name} row {r.row}, column {r.column}: {r.reason}",
+                markup=False,
+                soft_wrap=True,
+            )
         if summary.problems > 10:
-            err.print(f"  ... and {summary.problems - 10} more", markup=False)
-        err.print(f"  rejected rows are listed in {summary.rejects_path}", markup=False)
+            err.print(f"  ... and {summary.problems - 10} more", markup=False, soft_wrap=True)
+        err.print(
+            f"  rejected rows are listed in {summary.rejects_path}", markup=False, soft_wrap=True
+        )
     log.info(
         "import_finished",
         kind=kind,
