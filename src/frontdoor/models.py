@@ -8,6 +8,9 @@ to catch records that arrive late.
 
 The monitor's own state is :class:`Breach` (one row per rule and record, written once when the
 breach is first detected) and :class:`ScanState` (the cutoff of the last incremental pass).
+Notification state is :class:`Outbox` (every message, unique per recipient, kind and slot) with
+:class:`OutboxItem` (which breaches each message covered), :class:`Rationale` (managers'
+append-only decisions), :class:`NotifyBaseline` (go-live) and :class:`Heartbeat` (liveness).
 
 Index design (stack-notes.md §8): each source table has a partial index on its open records
 (completion IS NULL), used by the live scan, and a partial index on completed records
@@ -20,7 +23,17 @@ No ``from __future__ import annotations`` here: it breaks SQLModel (stack-notes.
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Table, UniqueConstraint, inspect, text
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from frontdoor.dbtypes import UtcDateTime
@@ -262,3 +275,103 @@ class ScanState(SQLModel, table=True):
     cutoff_day: date | None = Field(default=None)
     ran_at: datetime = Field(sa_column=_utc(nullable=False))
     rule_fingerprint: str = Field(max_length=64)
+
+
+class Rationale(SQLModel, table=True):
+    """A manager's recorded decision or rationale for one breached item. Append-only: a new
+    entry supersedes the previous one; nothing is updated or deleted.
+
+    It is *current* while ``review_by`` is after now: a current rationale stops repeat
+    reminders and second-level escalation for the item, never its listing or its count.
+    ``note`` is free text: it is never logged and never put in an e-mail.
+    """
+
+    __tablename__ = "rationale"
+    __table_args__ = (Index("ix_rationale_item", "rule_id", "record_id", "recorded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(max_length=64)
+    record_id: str = Field(max_length=64)
+    recorded_by: str = Field(max_length=320)
+    reason: str = Field(max_length=64)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_at: datetime = Field(sa_column=_utc(nullable=False))
+    review_by: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """Every e-mail frontdoor sends, written before it is sent.
+
+    Unique per (recipient, kind, slot): planning the same slot twice adds nothing. A row is
+    *pending* while ``sent_at`` and ``failed_at`` are both NULL; the delivery pass sends
+    pending rows and stamps ``sent_at`` with the server's reply, so a crash between the two
+    re-sends one message (same Message-ID) and never loses one. ``failed_at`` marks a
+    permanent failure (a 5xx reply, or ``attempts`` exhausted). ``level`` is 1 for team
+    managers, 2 for service managers, 0 for messages to the system owner.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("recipient", "kind", "slot", name="uq_outbox_recipient_kind_slot"),
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+        Index("ix_outbox_recipient_level", "recipient", "level", "slot"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=320)
+    kind: str = Field(max_length=32)
+    level: int
+    slot: datetime = Field(sa_column=_utc(nullable=False))
+    message_id: str = Field(max_length=255)
+    subject: str = Field(max_length=300)
+    item_count: int
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    attempts: int = 0
+    last_attempt_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    reply: str | None = Field(default=None, max_length=500)
+    failed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class OutboxItem(SQLModel, table=True):
+    """One breach covered by one outbox message; ``is_new`` when the message first told this
+    recipient about it. Written in the same transaction as its :class:`Outbox` row."""
+
+    __tablename__ = "outbox_item"
+    __table_args__ = (Index("ix_outbox_item_breach_id", "breach_id"),)
+
+    outbox_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    )
+    breach_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("breach.id", ondelete="CASCADE"), primary_key=True)
+    )
+    is_new: bool
+
+
+class NotifyBaseline(SQLModel, table=True):
+    """Go-live: when the first digest pass ran. Breaches due before it are the pre-existing
+    backlog, summarised once rather than e-mailed as new. One row (``id`` = 1)."""
+
+    __tablename__ = "notify_baseline"
+
+    id: int = Field(default=1, primary_key=True)
+    started_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Heartbeat(SQLModel, table=True):
+    """Per job (scan, digest, delivery, ...): when it last finished successfully, and a short
+    JSON summary of counts (never record content)."""
+
+    __tablename__ = "heartbeat"
+
+    job: str = Field(primary_key=True, max_length=64)
+    last_ok_at: datetime = Field(sa_column=_utc(nullable=False))
+    detail: str | None = Field(default=None, max_length=1000)

@@ -5,15 +5,20 @@ Read once by the CLI and passed down; nothing else reads the environment.
 
 from __future__ import annotations
 
+import re
+import string
+from datetime import time, timedelta
 from pathlib import Path
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from frontdoor.errors import ConfigError
+from frontdoor.mailer import SmtpConfig
 
 # A source checkout keeps rules/ beside src/; an installed image sets FRONTDOOR_RULES_DIR.
 _CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +40,108 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     log_json: bool | None = Field(default=None, description="None: JSON when stderr is no TTY")
     import_batch_size: int = Field(default=5000, ge=100, le=50000)
+
+    # -- e-mail -----------------------------------------------------------------------------
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no sending")
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, description="default 587 (starttls), 465 (tls), 25 (none)"
+    )
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_password_file: Path | None = Field(
+        default=None, description="file holding the SMTP password (instead of SMTP_PASSWORD)"
+    )
+    smtp_sender: str | None = Field(default=None, description="From address of every e-mail")
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    smtp_attempts: int = Field(default=3, ge=1, le=10, description="tries per batch send")
+    system_owner_email: str | None = Field(
+        default=None, description="receives delivery-failure reports"
+    )
+    delivery_max_attempts: int = Field(
+        default=10, ge=1, le=1000, description="delivery passes before a message is given up"
+    )
+
+    # -- digests and escalation ------------------------------------------------------------
+    digest_slots: str = Field(
+        default="08:30,12:30,16:00", description="local HH:MM times on working days"
+    )
+    digest_repeat: str = Field(
+        default="next-working-day",
+        description="'next-working-day', 'every-slot' or a number of hours such as '4h'",
+    )
+    escalate_after: str = Field(
+        default="1 working day", description="'N working day(s)' or 'N working hour(s)'"
+    )
+    case_url_contact: str | None = None
+    case_url_referral: str | None = None
+    case_url_strategy_discussion: str | None = None
+    case_url_s47_enquiry: str | None = None
+    case_url_assessment: str | None = None
+    templates_dir: Path = Field(default=_CHECKOUT_ROOT / "templates")
+
+    # -- scheduler --------------------------------------------------------------------------
+    scan_interval_minutes: int = Field(default=15, ge=1, le=1440)
+    full_scan_interval_minutes: int = Field(default=60, ge=5, le=10080)
+    misfire_grace_seconds: int = Field(default=600, ge=1, le=86400)
+    heartbeat_max_age_minutes: int = Field(default=45, ge=1, le=10080)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("smtp_password_file"):
+            return data
+        if data.get("smtp_password"):
+            raise ValueError(
+                "FRONTDOOR_SMTP_PASSWORD and FRONTDOOR_SMTP_PASSWORD_FILE are both set; set one"
+            )
+        path = Path(str(data["smtp_password_file"]))
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"FRONTDOOR_SMTP_PASSWORD_FILE: cannot read {path}: {exc.strerror}"
+            ) from None
+        return {**data, "smtp_password": secret}
+
+    @field_validator("digest_slots")
+    @classmethod
+    def _valid_slots(cls, value: str) -> str:
+        parse_slots(value)
+        return value
+
+    @field_validator("digest_repeat")
+    @classmethod
+    def _valid_repeat(cls, value: str) -> str:
+        parse_repeat(value)
+        return value
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _valid_escalation(cls, value: str) -> str:
+        parse_working_duration(value)
+        return value
+
+    @field_validator(
+        "case_url_contact",
+        "case_url_referral",
+        "case_url_strategy_discussion",
+        "case_url_s47_enquiry",
+        "case_url_assessment",
+    )
+    @classmethod
+    def _valid_url_template(cls, value: str | None) -> str | None:
+        if value:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
+            unknown = names - URL_FIELDS
+            if unknown:
+                raise ValueError(
+                    f"unknown placeholder {{{sorted(unknown)[0]}}}; use "
+                    + ", ".join("{" + n + "}" for n in sorted(URL_FIELDS))
+                )
+            if not value.startswith(("https://", "http://")):
+                raise ValueError("must start with https:// or http://")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -77,6 +184,99 @@ class Settings(BaseSettings):
         """The configured time zone."""
         return ZoneInfo(self.timezone)
 
+    @property
+    def slot_times(self) -> tuple[time, ...]:
+        """The digest slots as local times, earliest first."""
+        return parse_slots(self.digest_slots)
+
+    @property
+    def case_urls(self) -> dict[str, str]:
+        """URL template per record kind, for the kinds that have one."""
+        kinds = ("contact", "referral", "strategy_discussion", "s47_enquiry", "assessment")
+        urls = {k: getattr(self, f"case_url_{k}") for k in kinds}
+        return {k: v for k, v in urls.items() if v}
+
+
+URL_FIELDS = frozenset({"record_id", "child_id", "team_id"})
+_SLOT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_DURATION = re.compile(r"^\s*(\d+)\s*working\s+(day|days|hour|hours)\s*$", re.IGNORECASE)
+_HOURS = re.compile(r"^(\d+)h$")
+
+
+def parse_slots(value: str) -> tuple[time, ...]:
+    """``"08:30,12:30,16:00"`` as sorted local times.
+
+    Refused: a malformed or repeated time, no time at all, and any time from 01:00 to 02:59,
+    where the clock changes make a local time missing or repeated.
+    """
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("give at least one HH:MM time")
+    slots: list[time] = []
+    for part in parts:
+        m = _SLOT.match(part)
+        if not m:
+            raise ValueError(f"{part!r} is not a 24-hour HH:MM time")
+        slot = time(int(m.group(1)), int(m.group(2)))
+        if time(1, 0) <= slot < time(3, 0):
+            raise ValueError(f"{part} is between 01:00 and 02:59, when clocks change")
+        if slot in slots:
+            raise ValueError(f"{part} is listed twice")
+        slots.append(slot)
+    return tuple(sorted(slots))
+
+
+def parse_repeat(value: str) -> Literal["next-working-day", "every-slot"] | timedelta:
+    """``next-working-day``, ``every-slot`` or whole hours such as ``4h``."""
+    if value in ("next-working-day", "every-slot"):
+        return value  # type: ignore[return-value]  # narrowed by the test above
+    m = _HOURS.match(value.strip())
+    if not m or int(m.group(1)) == 0:
+        raise ValueError("use 'next-working-day', 'every-slot' or hours such as '4h'")
+    return timedelta(hours=int(m.group(1)))
+
+
+def parse_working_duration(value: str) -> timedelta:
+    """``"1 working day"`` or ``"4 working hours"`` as an amount of working time (a working
+    day is 24 working hours: the whole of one working day)."""
+    m = _DURATION.match(value)
+    if not m or int(m.group(1)) == 0:
+        raise ValueError("use e.g. '1 working day', '2 working days' or '4 working hours'")
+    n = int(m.group(1))
+    return timedelta(hours=n * 24 if m.group(2).lower().startswith("day") else n)
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    """The SMTP settings for a command that sends; :class:`ConfigError` names what is missing."""
+    missing = [
+        name
+        for name, value in (
+            ("FRONTDOOR_SMTP_HOST", settings.smtp_host),
+            ("FRONTDOOR_SMTP_SENDER", settings.smtp_sender),
+        )
+        if not value
+    ]
+    if settings.smtp_username and settings.smtp_password is None:
+        missing.append("FRONTDOOR_SMTP_PASSWORD (or FRONTDOOR_SMTP_PASSWORD_FILE)")
+    if missing:
+        raise ConfigError(
+            "sending e-mail needs " + ", ".join(missing) + " (try --dry-run or --outbox DIR "
+            "to see the messages without sending)"
+        )
+    assert settings.smtp_host  # checked above
+    assert settings.smtp_sender
+    port = settings.smtp_port or {"starttls": 587, "tls": 465, "none": 25}[settings.smtp_tls]
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=port,
+        security=settings.smtp_tls,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        sender=settings.smtp_sender,
+        timeout_s=settings.smtp_timeout_seconds,
+        retries=settings.smtp_attempts,
+    )
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build :class:`Settings`, turning validation errors into one :class:`ConfigError`.
@@ -88,6 +288,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = "FRONTDOOR_" + "_".join(str(p) for p in err["loc"]).upper()
-            problems.append(f"{name}: {err['msg']}")
+            if err["loc"]:
+                name = "FRONTDOOR_" + "_".join(str(p) for p in err["loc"]).upper()
+                problems.append(f"{name}: {err['msg']}")
+            else:  # a check across fields: its message names the variables
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None
