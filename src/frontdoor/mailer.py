@@ -65,10 +65,17 @@ class DeliveryResult:
     reply: str
 
 
+# Called once per message, as soon as all its recipients have an outcome, with those results:
+# the caller records each message before the next is sent, so a crash re-sends at most one.
+OnMessage = Callable[[list[DeliveryResult]], None]
+
+
 class Mailer(Protocol):
     """Sends a batch of built messages and reports the outcome per recipient."""
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryResult]:
+    def send_batch(
+        self, messages: Sequence[EmailMessage], *, on_message: OnMessage | None = None
+    ) -> list[DeliveryResult]:
         """Send ``messages``; see the module docstring for the contract."""
         ...
 
@@ -79,7 +86,7 @@ def recipients_of(message: EmailMessage) -> list[str]:
     return [addr for _, addr in getaddresses(fields) if addr]
 
 
-def _message_id(message: EmailMessage) -> str:
+def message_id_of(message: EmailMessage) -> str:
     return str(message.get("Message-ID", "")).strip()
 
 
@@ -161,11 +168,15 @@ class SmtpMailer:
         self._ssl_context = ssl_context
         self._sleep = sleep
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryResult]:
+    def send_batch(
+        self, messages: Sequence[EmailMessage], *, on_message: OnMessage | None = None
+    ) -> list[DeliveryResult]:
         """Send ``messages`` over one connection; blocks until every message has an outcome."""
-        return asyncio.run(self._send_batch(messages)) if messages else []
+        return asyncio.run(self._send_batch(messages, on_message)) if messages else []
 
-    async def _send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryResult]:
+    async def _send_batch(
+        self, messages: Sequence[EmailMessage], on_message: OnMessage | None
+    ) -> list[DeliveryResult]:
         started = time.monotonic()
         c = self.config
         smtp = _TrackedSMTP(
@@ -181,17 +192,22 @@ class SmtpMailer:
         results: list[DeliveryResult] = []
         rest = messages  # not yet resolved
         try:
-            await self._connect(smtp, _message_id(messages[0]), attempts=c.retries)
+            await self._connect(smtp, message_id_of(messages[0]), attempts=c.retries)
             async with smtp:  # already connected: QUIT and close at the end
                 for index, message in enumerate(messages):
                     outcome, stop = await self._deliver(smtp, message)
                     results.extend(outcome)
                     rest = messages[index + 1 :]
+                    if on_message is not None:
+                        on_message(outcome)
                     if stop is not None:  # the connection is gone for good: fail the rest
                         raise stop
         except _Failure as failure:
             for m in rest:
-                results.extend(_failed(_message_id(m), recipients_of(m), failure))
+                failed = _failed(message_id_of(m), recipients_of(m), failure)
+                results.extend(failed)
+                if on_message is not None:
+                    on_message(failed)
         finally:
             smtp.close()
             await smtp.reap()
@@ -236,7 +252,7 @@ class SmtpMailer:
         Returns its results and, when the connection could not be (re)established, that
         failure: the caller then fails the rest of the batch rather than wait on each message.
         """
-        mid, pending = _message_id(message), recipients_of(message)
+        mid, pending = message_id_of(message), recipients_of(message)
         if not pending:
             return [DeliveryResult(mid, "", False, True, "message has no recipients")], None
         done: list[DeliveryResult] = []
@@ -317,21 +333,27 @@ class FakeMailer:
         self.fail_transient = {a.lower() for a in fail_transient}
         self.fail_permanent = {a.lower() for a in fail_permanent}
 
-    def send_batch(self, messages: Sequence[EmailMessage]) -> list[DeliveryResult]:
+    def send_batch(
+        self, messages: Sequence[EmailMessage], *, on_message: OnMessage | None = None
+    ) -> list[DeliveryResult]:
         """Record ``messages`` and return the configured outcome for each recipient."""
         self.batches.append(list(messages))
         results: list[DeliveryResult] = []
         for message in messages:
-            mid = _message_id(message)
+            mid = message_id_of(message)
             delivered = False
+            mine: list[DeliveryResult] = []
             for rcpt in recipients_of(message):
                 if rcpt.lower() in self.fail_permanent:
-                    results.append(DeliveryResult(mid, rcpt, False, True, "550 fake rejection"))
+                    mine.append(DeliveryResult(mid, rcpt, False, True, "550 fake rejection"))
                 elif rcpt.lower() in self.fail_transient:
-                    results.append(DeliveryResult(mid, rcpt, False, False, "451 fake deferral"))
+                    mine.append(DeliveryResult(mid, rcpt, False, False, "451 fake deferral"))
                 else:
-                    results.append(DeliveryResult(mid, rcpt, True, False, "250 fake accepted"))
+                    mine.append(DeliveryResult(mid, rcpt, True, False, "250 fake accepted"))
                     delivered = True
             if delivered:
                 self.outbox.append(message)
+            results.extend(mine)
+            if on_message is not None:
+                on_message(mine)
         return results

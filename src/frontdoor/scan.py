@@ -112,31 +112,39 @@ def run_incremental_scan(
 ) -> IncrementalResult:
     """Record breaches that appeared since the last pass; reopen and resolve as records
     changed. All in one transaction."""
+    with engine.begin() as conn:
+        return incremental_pass(conn, rules, cal, now=now)
+
+
+def incremental_pass(
+    conn: Connection, rules: Sequence[AnyRule], cal: WorkingCalendar, *, now: datetime
+) -> IncrementalResult:
+    """:func:`run_incremental_scan` inside the caller's transaction (the digest pass records
+    breaches and plans its messages in one transaction)."""
     started = time.perf_counter()
     out = IncrementalResult(now=now)
-    with engine.begin() as conn:
-        states = ledger.load_states(conn)
-        for rule in (r for r in rules if r.enabled):
-            state = states.get(rule.id)
-            if state is None or state.fingerprint != ledger.rule_fingerprint(rule):
-                # No usable state: one full, exact evaluation and reconciliation.
-                found = _evaluate(conn, rule, cal, now=now)
-                out.add(*_reconcile(conn, rule, found, cal, now=now))
-                out.full_rules.append(rule.id)
-                continue
-            since = state.ran_at - INGEST_MARGIN
-            if isinstance(rule, AttendanceRule):
-                found = evaluate_attendance(conn, rule, now=now, since=since)
-                gone = ledger.recently_attended(conn, rule, since=since)
-                threshold = None
-            else:
-                window = Window(prev=state.threshold, since=since)
-                found = evaluate_window(conn, rule, cal, now=now, window=window)
-                gone = ledger.recently_closed(conn, rule, cal, now=now, since=since)
-                threshold = start_threshold(rule, cal, now=now)
-            new, reopened = ledger.record_breaches(conn, found, now=now)
-            out.add(new, reopened, ledger.mark_resolved(conn, rule.id, gone, now))
-            ledger.save_state(conn, rule, threshold, now=now)
+    states = ledger.load_states(conn)
+    for rule in (r for r in rules if r.enabled):
+        state = states.get(rule.id)
+        if state is None or state.fingerprint != ledger.rule_fingerprint(rule):
+            # No usable state: one full, exact evaluation and reconciliation.
+            found = _evaluate(conn, rule, cal, now=now)
+            out.add(*_reconcile(conn, rule, found, cal, now=now))
+            out.full_rules.append(rule.id)
+            continue
+        since = state.ran_at - INGEST_MARGIN
+        if isinstance(rule, AttendanceRule):
+            found = evaluate_attendance(conn, rule, now=now, since=since)
+            gone = ledger.recently_attended(conn, rule, since=since)
+            threshold = None
+        else:
+            window = Window(prev=state.threshold, since=since)
+            found = evaluate_window(conn, rule, cal, now=now, window=window)
+            gone = ledger.recently_closed(conn, rule, cal, now=now, since=since)
+            threshold = start_threshold(rule, cal, now=now)
+        new, reopened = ledger.record_breaches(conn, found, now=now)
+        out.add(new, reopened, ledger.mark_resolved(conn, rule.id, gone, now))
+        ledger.save_state(conn, rule, threshold, now=now)
     out.duration_ms = (time.perf_counter() - started) * 1000
     return out
 

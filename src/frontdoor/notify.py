@@ -1,0 +1,369 @@
+"""Digest and delivery use cases: plan a slot's messages, queue them, deliver the outbox.
+
+:func:`run_digest` runs at a slot. In one transaction it records the breaches that appeared
+since the last scan (an incremental pass), re-checks every open item against its record,
+plans who gets what (:mod:`frontdoor.digest_plan`), renders each message and writes it to
+the outbox together with the items it covers. After the commit, :func:`deliver_pending`
+sends every unsent message. A message is therefore never sent before it is recorded, and a
+crash anywhere leaves either nothing (rolled back) or a pending row that the next pass sends.
+
+Messages that fail for good (a 5xx reply, or too many attempts) are reported to the system
+owner in one ``delivery-failure`` message per pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from frontdoor import digest_data, outbox
+from frontdoor.bootstrap import App
+from frontdoor.digest_items import PlannedMessage
+from frontdoor.digest_plan import Policy, plan_slot, preview_for
+from frontdoor.digest_view import FailedDelivery, build_view, failure_report_view, test_view
+from frontdoor.filemailer import FileMailer
+from frontdoor.mailer import DeliveryResult, Mailer, SmtpMailer
+from frontdoor.models import NotifyBaseline, table_of
+from frontdoor.render import RenderedMessage, Renderer, build_email, message_id_for, thread_key_for
+from frontdoor.scan import IncrementalResult, incremental_pass
+from frontdoor.settings import parse_repeat, parse_working_duration, smtp_config
+from frontdoor.slots import DigestSchedule
+
+log = structlog.get_logger()
+
+# Used as From and for Message-IDs when no sender is configured (dry runs, --outbox).
+FALLBACK_SENDER = "frontdoor@localhost"
+
+
+@dataclass
+class DeliveryOutcome:
+    """What one delivery pass did."""
+
+    attempted: int = 0
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    reported: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """Counts for the log line."""
+        return {
+            "attempted": self.attempted,
+            "sent": self.sent,
+            "retry_later": self.retry_later,
+            "failed": self.failed,
+            "reported": self.reported,
+        }
+
+
+@dataclass
+class DigestOutcome:
+    """What one digest pass planned, queued and delivered."""
+
+    slot: datetime
+    first_pass: bool
+    items: int
+    messages: list[PlannedMessage] = field(default_factory=list)
+    queued: int = 0
+    already_queued: int = 0
+    unrouted: int = 0
+    scan: IncrementalResult | None = None
+    delivery: DeliveryOutcome | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Counts for the log line."""
+        out = {
+            "open_items": self.items,
+            "planned": len(self.messages),
+            "queued": self.queued,
+            "already_queued": self.already_queued,
+            "unrouted": self.unrouted,
+            "first_pass": int(self.first_pass),
+        }
+        if self.scan is not None:
+            out["new_breaches"] = self.scan.new_breaches
+        if self.delivery is not None:
+            out.update({f"delivery_{k}": v for k, v in self.delivery.counts().items()})
+        return out
+
+
+def build_mailer(app: App) -> Mailer:
+    """The SMTP mailer; :class:`~frontdoor.errors.ConfigError` names missing settings."""
+    return SmtpMailer(smtp_config(app.settings))
+
+
+def sender_of(app: App) -> str:
+    """The From address: the configured sender, or a placeholder for dry runs."""
+    return app.settings.smtp_sender or FALLBACK_SENDER
+
+
+def policy_of(app: App) -> Policy:
+    """The notification policy from settings."""
+    return Policy(
+        schedule=DigestSchedule(app.calendar, app.settings.slot_times),
+        repeat=parse_repeat(app.settings.digest_repeat),
+        escalate_after=parse_working_duration(app.settings.escalate_after),
+    )
+
+
+def compose(app: App, renderer: Renderer, msg: PlannedMessage, *, now: datetime) -> EmailMessage:
+    """Render ``msg`` and build the e-mail (Message-ID fixed by recipient, kind and slot)."""
+    view = build_view(
+        msg,
+        rules=app.rules,
+        tz=app.settings.zone,
+        case_urls=app.settings.case_urls,
+        now=now,
+        escalate_after=app.settings.escalate_after,
+    )
+    return _email(
+        app, renderer.render(msg.kind, view), msg.recipient_email, msg.kind, msg.slot, now
+    )
+
+
+def _email(
+    app: App, rendered: RenderedMessage, recipient: str, kind: str, slot: datetime, now: datetime
+) -> EmailMessage:
+    sender = sender_of(app)
+    domain = sender.rpartition("@")[2] or "localhost"
+    return build_email(
+        rendered,
+        sender=sender,
+        recipient=recipient,
+        message_id=message_id_for(kind, recipient, slot, domain),
+        date=now,
+        thread_key=thread_key_for(kind, recipient, app.calendar.local_date(slot)),
+        domain=domain,
+    )
+
+
+def baseline(conn: Connection, *, now: datetime) -> tuple[datetime, bool]:
+    """The go-live instant, set to ``now`` on the first digest pass; (instant, first pass)."""
+    nb = table_of(NotifyBaseline)
+    found = conn.execute(select(nb.c.started_at).where(nb.c.id == 1)).scalar_one_or_none()
+    if found is not None:
+        return found, False
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(ins(nb).values(id=1, started_at=now).on_conflict_do_nothing())
+    started = conn.execute(select(nb.c.started_at).where(nb.c.id == 1)).scalar_one()
+    return started, started == now
+
+
+def run_digest(
+    app: App,
+    *,
+    now: datetime,
+    mailer: Mailer,
+    dry_run: bool = False,
+    outbox_dir: Path | None = None,
+) -> DigestOutcome:
+    """Plan, queue and deliver the messages due at the slot at or before ``now``.
+
+    ``dry_run`` rolls everything back (scan, baseline, outbox) and sends nothing; with
+    ``outbox_dir`` it still writes the messages there as files.
+    """
+    policy = policy_of(app)
+    renderer = Renderer(app.settings.templates_dir)
+    slot = policy.schedule.latest_at_or_before(now)
+    with app.engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            scan = incremental_pass(conn, app.rules, app.calendar, now=now)
+            start, first = baseline(conn, now=now)
+            items = digest_data.open_items(conn, app.rules, app.calendar, now=now)
+            plan = plan_slot(
+                items,
+                digest_data.teams(conn),
+                digest_data.histories(conn, [i.breach_id for i in items]),
+                slot=slot,
+                now=now,
+                baseline=start,
+                policy=policy,
+                cal=app.calendar,
+            )
+            out = DigestOutcome(slot=slot, first_pass=first, items=len(items), scan=scan)
+            out.messages = plan.messages
+            out.unrouted = len(plan.unrouted)
+            built = [(m, compose(app, renderer, m, now=now)) for m in plan.messages]
+            for m, message in built:
+                row = outbox.enqueue(
+                    conn,
+                    recipient=m.recipient_email,
+                    kind=m.kind,
+                    level=m.level,
+                    slot=m.slot,
+                    message=message,
+                    covers=[(i.breach_id, i.breach_id in m.new_ids) for i in m.items],
+                    now=now,
+                )
+                if row is None:
+                    out.already_queued += 1
+                else:
+                    out.queued += 1
+            if dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+        except BaseException:
+            if trans.is_active:
+                trans.rollback()
+            raise
+    if plan.unrouted:
+        log.warning(
+            "items_without_team",
+            count=len(plan.unrouted),
+            record_ids=[i.record_id for i in plan.unrouted[:20]],
+        )
+    if dry_run:
+        if outbox_dir is not None:
+            FileMailer(outbox_dir).send_batch([message for _, message in built])
+        return out
+    out.delivery = deliver_pending(app, now=now, mailer=mailer)
+    return out
+
+
+def deliver_pending(app: App, *, now: datetime, mailer: Mailer) -> DeliveryOutcome:
+    """Send every pending outbox message and record each outcome; report permanent failures
+    to the system owner. Safe to run at any time (the recovery pass)."""
+    with app.engine.begin() as conn:
+        rows = outbox.pending(conn)
+    result = DeliveryOutcome()
+    failures = _deliver(app, rows, now=now, mailer=mailer, result=result)
+    if failures:
+        owner = app.settings.system_owner_email
+        if owner is None:
+            log.error("delivery_failed_no_owner_configured", outbox_ids=[f[0] for f in failures])
+        else:
+            report = _failure_report(app, owner, [f[1] for f in failures], now=now)
+            with app.engine.begin() as conn:
+                row_id = outbox.enqueue(
+                    conn,
+                    recipient=owner,
+                    kind="delivery-failure",
+                    level=0,
+                    slot=now,
+                    message=report,
+                    now=now,
+                )
+                mine = [r for r in outbox.pending(conn) if r.id == row_id]
+            _deliver(app, mine, now=now, mailer=mailer, result=result)
+            result.reported += len(failures)
+    return result
+
+
+def _deliver(
+    app: App,
+    rows: Sequence[outbox.PendingMessage],
+    *,
+    now: datetime,
+    mailer: Mailer,
+    result: DeliveryOutcome,
+) -> list[tuple[int, FailedDelivery]]:
+    """Send ``rows`` as one batch, recording each message's outcome (in its own transaction)
+    as soon as it is known; return the rows that failed for good (except failure reports
+    themselves, which are not reported again)."""
+    if not rows:
+        return []
+    by_mid = {r.message_id: r for r in rows}
+    final: list[tuple[int, FailedDelivery]] = []
+
+    def record(results: list[DeliveryResult]) -> None:
+        row = by_mid[results[0].message_id]  # one recipient per outbox message
+        res = results[0]
+        result.attempted += 1
+        with app.engine.begin() as conn:
+            if res.ok:
+                outbox.mark_sent(conn, row.id, now=now, reply=res.reply)
+                result.sent += 1
+                return
+            gave_up = outbox.mark_failed(
+                conn,
+                row.id,
+                now=now,
+                reply=res.reply,
+                permanent=res.permanent,
+                max_attempts=app.settings.delivery_max_attempts,
+            )
+        log.warning(
+            "delivery_failed",
+            outbox_id=row.id,
+            recipient=row.recipient,
+            kind=row.kind,
+            reply=res.reply,
+            permanent=res.permanent,
+            given_up=gave_up,
+        )
+        if not gave_up:
+            result.retry_later += 1
+            return
+        result.failed += 1
+        if row.kind != "delivery-failure":
+            failed = FailedDelivery(
+                recipient=row.recipient,
+                kind=row.kind,
+                slot=row.slot,
+                message_id=row.message_id,
+                reply=res.reply,
+                attempts=row.attempts + 1,
+            )
+            final.append((row.id, failed))
+
+    mailer.send_batch([r.message for r in rows], on_message=record)
+    return final
+
+
+def _failure_report(
+    app: App, owner: str, failures: Sequence[FailedDelivery], *, now: datetime
+) -> EmailMessage:
+    renderer = Renderer(app.settings.templates_dir)
+    view = failure_report_view(failures, tz=app.settings.zone, now=now)
+    return _email(
+        app, renderer.render("delivery-failure", view), owner, "delivery-failure", now, now
+    )
+
+
+def preview(app: App, *, email: str, now: datetime) -> tuple[PlannedMessage, EmailMessage] | None:
+    """The message ``email`` would get at the slot due at ``now`` whatever the anti-noise
+    policy says; nothing is recorded. None when the address is no manager's."""
+    policy = policy_of(app)
+    slot = policy.schedule.latest_at_or_before(now)
+    with app.engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            incremental_pass(conn, app.rules, app.calendar, now=now)
+            start, _ = baseline(conn, now=now)
+            items = digest_data.open_items(conn, app.rules, app.calendar, now=now)
+            msg = preview_for(
+                email,
+                items,
+                digest_data.teams(conn),
+                slot=slot,
+                now=now,
+                baseline=start,
+                policy=policy,
+                cal=app.calendar,
+            )
+        finally:
+            trans.rollback()
+    if msg is None:
+        return None
+    return msg, compose(app, Renderer(app.settings.templates_dir), msg, now=now)
+
+
+def send_test_email(app: App, *, to: str, now: datetime, mailer: Mailer) -> DeliveryResult:
+    """Send one test message straight away (not through the outbox)."""
+    host = app.settings.smtp_host or "(no SMTP host)"
+    view = test_view(tz=app.settings.zone, now=now, host=host)
+    message = _email(
+        app, Renderer(app.settings.templates_dir).render("test", view), to, "test", now, now
+    )
+    results = mailer.send_batch([message])
+    return results[0]
