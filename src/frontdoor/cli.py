@@ -86,11 +86,59 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=int, default=28)
     gen.add_argument("--contacts-per-day", type=int, default=150)
 
+    dg = sub.add_parser("digest", help="build and send the e-mail digests due now")
+    dg.add_argument("--now", type=parse_now, default=None, help="ISO 8601 instant to act at")
+    dg.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; record nothing"
+    )
+    dg.add_argument(
+        "--outbox",
+        type=Path,
+        default=None,
+        help="write each message to this folder (.eml and .html) instead of sending it",
+    )
+
+    pv = sub.add_parser("preview", help="show a message without sending or recording it")
+    pv_sub = pv.add_subparsers(dest="preview_kind", required=True, metavar="KIND")
+    pvd = pv_sub.add_parser("digest", help="the digest (or escalation) one manager would get")
+    pvd.add_argument("--manager", required=True, help="the manager's e-mail address")
+    pvd.add_argument("--now", type=parse_now, default=None, help="ISO 8601 instant")
+    pvd.add_argument("--html", type=Path, default=None, help="also write the HTML part here")
+
+    te = sub.add_parser("send-test-email", help="send one test e-mail with the SMTP settings")
+    te.add_argument("--to", required=True, help="recipient address")
+
+    sub.add_parser("run", help="the long-running scheduler: scans, digests, delivery")
+    st = sub.add_parser("status", help="last scan, last digest, outbox; exit 1 when stale")
+    st.add_argument("--json", action="store_true", help="print one JSON document")
+    st.add_argument(
+        "--max-age-minutes",
+        type=int,
+        default=None,
+        help="heartbeat age that counts as stale (default FRONTDOOR_HEARTBEAT_MAX_AGE_MINUTES)",
+    )
+
     demo = sub.add_parser("demo", help="generate, import and scan four weeks of data")
     demo.add_argument(
         "--keep", type=Path, default=None, help="keep the demo database and files in this folder"
     )
     return p
+
+
+def _notify_command(app: App, args: argparse.Namespace) -> int:
+    from frontdoor import commands_notify, commands_run
+
+    if args.command == "digest":
+        return commands_notify.digest(app, args, now=args.now or system_now())
+    if args.command == "preview":
+        return commands_notify.preview_digest(app, args, now=args.now or system_now())
+    if args.command == "send-test-email":
+        return commands_notify.send_test_email(app, args, now=system_now())
+    if args.command == "run":
+        return commands_run.run(app, args)
+    if args.command == "status":
+        return commands_run.status(app, args, now=system_now())
+    raise ConfigError(f"unknown command {args.command}")  # pragma: no cover
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.import_files(app, args, now=system_now(), err=err)
         if args.command == "scan":
             return commands.scan(app, args, now=args.now or system_now(), live=args.now is None)
+        return _notify_command(app, args)
     except FrontdoorError as exc:
         err.print(f"frontdoor: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code

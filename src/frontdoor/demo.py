@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 
-from frontdoor import db
+from frontdoor import db, digest_data
 from frontdoor.bootstrap import App, system_now
 from frontdoor.commands import import_one, print_scan, stdout_console
 from frontdoor.csvformat import FILE_NAMES, IMPORT_ORDER
@@ -25,6 +25,8 @@ from frontdoor.scanview import format_local, format_overdue
 from frontdoor.settings import Settings
 
 DEMO_DAYS = 28
+# Fictional case-system links, so the demo e-mails show where a manager's click would go.
+DEMO_CASE_URL = "https://case-system.invalid/{kind}/{{record_id}}"
 DEMO_CONTACTS_PER_WORKING_DAY = 150
 
 
@@ -49,7 +51,15 @@ def _run(folder: Path, base: Settings, *, err: Console) -> int:
     db_path = folder / "demo.sqlite3"
     db_path.unlink(missing_ok=True)
     settings = base.model_copy(
-        update={"data_dir": folder, "database_url": f"sqlite:///{db_path.as_posix()}"}
+        update={
+            "data_dir": folder,
+            "database_url": f"sqlite:///{db_path.as_posix()}",
+            **{
+                f"case_url_{kind}": DEMO_CASE_URL.format(kind=kind)
+                for kind in ("contact", "referral", "strategy_discussion", "s47_enquiry")
+                if not getattr(base, f"case_url_{kind}")
+            },
+        }
     )
     app: App = build_app(settings)
     now = system_now()
@@ -104,6 +114,7 @@ def _run(folder: Path, base: Settings, *, err: Console) -> int:
                 f"{format_overdue(oldest.overdue_hours(now) or 0)}"
             )
         out.print(f"  {team}: " + ", ".join(parts) + tail)
+    _digests(app, folder, now=now, out=out)
     out.print(
         f"\nDatabase: {db_path}. To keep it and replay any instant, run "
         "`frontdoor demo --keep DIR`, then e.g.\n"
@@ -112,3 +123,42 @@ def _run(folder: Path, base: Settings, *, err: Console) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+def _digests(app: App, folder: Path, *, now: datetime, out: Console) -> None:
+    """Run the real first digest pass into ``folder/outbox`` (at go-live each manager gets
+    one backlog summary), then write the full digest and escalation each manager would get
+    at the next slots into ``folder/preview``. Prints every path."""
+    from frontdoor.filemailer import FileMailer
+    from frontdoor.notify import policy_of, preview, run_digest
+
+    mailer = FileMailer(folder / "outbox")
+    result = run_digest(app, now=now, mailer=mailer)
+    slot = format_local(result.slot, app.settings.zone)
+    out.print(
+        f"\n5. First digest pass (go-live) for the slot of {slot}: "
+        f"{len(result.messages)} backlog summary e-mail(s), written instead of sent:",
+        soft_wrap=True,
+    )
+    for path in mailer.written:
+        out.print(f"  {path}", soft_wrap=True, markup=False)
+    previews = FileMailer(folder / "preview")
+    with app.engine.connect() as conn:
+        teams = digest_data.teams(conn)
+    addresses = sorted({t.manager_email for t in teams}) + sorted(
+        {t.service_manager_email for t in teams}
+    )
+    # The first slot at which go-live backlog items reach the escalation threshold.
+    policy = policy_of(app)
+    later = policy.schedule.next_after(app.calendar.add_working_time(now, policy.escalate_after))
+    for address in addresses:
+        found = preview(app, email=address, now=later)
+        if found is not None and found[0].items:
+            previews.send_batch([found[1]])
+    out.print(
+        f"6. The full digest (team managers) and escalation (service managers) each would get "
+        f"at {format_local(later, app.settings.zone)} if nothing were done:",
+        soft_wrap=True,
+    )
+    for path in previews.written:
+        out.print(f"  {path}", soft_wrap=True, markup=False)
