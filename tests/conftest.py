@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 from frontdoor import db
 from frontdoor.clock import WorkingCalendar, england_calendar
+from tests.smtp_server import _cert, _client_tls, _start_server  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get(

@@ -116,16 +116,19 @@ def test_go_live_backlog_is_summarised_once_then_only_new_items_send(
     assert "C2" in body  # the digest lists every open item, the new one marked
     assert "https://cms.example/contacts/C2" in body
     with engine.connect() as conn:
-        covered = conn.execute(
-            select(OutboxItem.is_new).join(Outbox, Outbox.id == OutboxItem.outbox_id)  # type: ignore[arg-type]
-            .where(Outbox.slot == MON_1600)
-        ).scalars().all()
+        covered = (
+            conn.execute(
+                select(OutboxItem.is_new)
+                .join(Outbox, Outbox.id == OutboxItem.outbox_id)  # type: ignore[arg-type]
+                .where(Outbox.slot == MON_1600)
+            )
+            .scalars()
+            .all()
+        )
     assert sorted(covered) == [False, True]
 
 
-def test_a_second_run_for_the_same_slot_sends_nothing_more(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_a_second_run_for_the_same_slot_sends_nothing_more(engine: Engine, tmp_path: Path) -> None:
     app = make_app(engine)
     teams(engine, tmp_path)
     contacts(engine, tmp_path, [contact("C1", MON_0830 - timedelta(days=3))])
@@ -153,7 +156,9 @@ def test_repeat_goes_out_at_the_first_slot_of_the_next_working_day_unless_ration
     # A current rationale stops the next day's repeat for that item.
     with engine.begin() as conn:
         conn.execute(
-            table_of(Rationale).insert().values(
+            table_of(Rationale)
+            .insert()
+            .values(
                 rule_id="contact-outcome-24h",
                 record_id="C1",
                 recorded_by=TM,
