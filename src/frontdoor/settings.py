@@ -97,7 +97,7 @@ class Settings(BaseSettings):
             )
         path = Path(str(data["smtp_password_file"]))
         try:
-            secret = path.read_text(encoding="utf-8").strip()
+            secret = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise ValueError(
                 f"FRONTDOOR_SMTP_PASSWORD_FILE: cannot read {path}: {exc.strerror}"
@@ -132,13 +132,16 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_url_template(cls, value: str | None) -> str | None:
         if value:
-            names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
-            unknown = names - URL_FIELDS
-            if unknown:
-                raise ValueError(
-                    f"unknown placeholder {{{sorted(unknown)[0]}}}; use "
-                    + ", ".join("{" + n + "}" for n in sorted(URL_FIELDS))
-                )
+            allowed = ", ".join("{" + n + "}" for n in sorted(URL_FIELDS))
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(value)}
+                unknown = {n for n in names if n is not None} - URL_FIELDS
+                if unknown:
+                    raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; use {allowed}")
+                # Fill it once, as the digest will: catches {!x}, {0}, stray braces.
+                value.format(**dict.fromkeys(URL_FIELDS, "x"))
+            except (IndexError, KeyError, ValueError) as exc:
+                raise ValueError(f"not a usable URL template ({exc}); use {allowed}") from None
             if not value.startswith(("https://", "http://")):
                 raise ValueError("must start with https:// or http://")
         return value
