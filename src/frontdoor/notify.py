@@ -28,7 +28,7 @@ from frontdoor import digest_data, outbox
 from frontdoor.bootstrap import App
 from frontdoor.digest_items import PlannedMessage
 from frontdoor.digest_plan import Policy, plan_slot, preview_for
-from frontdoor.digest_view import FailedDelivery, build_view, failure_report_view, test_view
+from frontdoor.digest_view import build_view
 from frontdoor.filemailer import FileMailer
 from frontdoor.mailer import DeliveryResult, Mailer, SmtpMailer
 from frontdoor.models import NotifyBaseline, table_of
@@ -36,6 +36,7 @@ from frontdoor.render import RenderedMessage, Renderer, build_email, message_id_
 from frontdoor.scan import IncrementalResult, incremental_pass
 from frontdoor.settings import parse_repeat, parse_working_duration, smtp_config
 from frontdoor.slots import DigestSchedule
+from frontdoor.system_views import FailedDelivery, failure_report_view, test_view
 
 log = structlog.get_logger()
 

@@ -67,8 +67,16 @@ def teams(engine: Engine, tmp_path: Path) -> None:
     assert load(engine, tmp_path, "teams", rows).rejected == 0
 
 
-def contacts(engine: Engine, tmp_path: Path, rows: Sequence[dict[str, object]]) -> None:
-    assert load(engine, tmp_path, "contacts", rows).rejected == 0
+def contacts(
+    engine: Engine,
+    tmp_path: Path,
+    rows: Sequence[dict[str, object]],
+    *,
+    ingested_at: datetime = MON_0830 - timedelta(hours=1),
+) -> None:
+    """Import ``rows``, stamped as imported at ``ingested_at`` (the incremental pass finds
+    late arrivals by that stamp, as it would after a real import)."""
+    assert load(engine, tmp_path, "contacts", rows, ingested_at=ingested_at).rejected == 0
 
 
 def sent_to(mailer: FakeMailer, address: str) -> list[EmailMessage]:
@@ -107,7 +115,12 @@ def test_go_live_backlog_is_summarised_once_then_only_new_items_send(
     assert len(mailer.outbox) == 1
 
     # A contact received at 14:00 on Sunday becomes overdue at 14:00 on Monday: new item.
-    contacts(engine, tmp_path, [contact("C2", MON_0830 - timedelta(hours=18, minutes=30))])
+    contacts(
+        engine,
+        tmp_path,
+        [contact("C2", MON_0830 - timedelta(hours=18, minutes=30))],
+        ingested_at=MON_1230,
+    )
     new = run_digest(app, now=MON_1600, mailer=mailer)
     assert [(m.kind, m.reason) for m in new.messages] == [("digest", "new")]
     digest = sent_to(mailer, TM)[-1]

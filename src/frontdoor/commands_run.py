@@ -1,0 +1,92 @@
+"""Command bodies for the worker: ``frontdoor run`` and ``frontdoor status``.
+
+``run`` builds the SMTP mailer before anything else, so the worker refuses to start without
+SMTP settings and names the missing variable (exit 2), then checks the schema (exit 3).
+
+``status`` exits 0 when healthy and 1 when the scan heartbeat is stale or missing (see
+:mod:`frontdoor.status`), so it can serve as a container or monitoring health check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta
+
+from frontdoor import db
+from frontdoor.bootstrap import App, system_now
+from frontdoor.errors import UsageError
+from frontdoor.mailer import Mailer
+from frontdoor.scan import run_incremental_scan, run_scan
+from frontdoor.scheduler import Counts, Passes, build_jobs, run_scheduler
+from frontdoor.status import gather_status, print_status, status_document
+
+
+def passes_for(app: App, mailer: Mailer) -> Passes:
+    """The real passes: incremental and full (recording) scans, digest and delivery."""
+
+    def scan(now: datetime) -> Counts:
+        r = run_incremental_scan(app.engine, app.rules, app.calendar, now=now)
+        return {
+            "new_breaches": r.new_breaches,
+            "reopened_breaches": r.reopened_breaches,
+            "resolved_breaches": r.resolved_breaches,
+            "full_rules": len(r.full_rules),
+        }
+
+    def full_scan(now: datetime) -> Counts:
+        r = run_scan(app.engine, app.rules, app.calendar, now=now, record=True)
+        return {
+            "rules": len(r.rules),
+            "findings": len(r.findings),
+            "new_breaches": r.new_breaches,
+            "reopened_breaches": r.reopened_breaches,
+            "resolved_breaches": r.resolved_breaches,
+        }
+
+    def digest(now: datetime) -> Counts:
+        from frontdoor.notify import run_digest
+
+        return run_digest(app, now=now, mailer=mailer).counts()
+
+    def deliver(now: datetime) -> Counts:
+        from frontdoor.notify import deliver_pending
+
+        return deliver_pending(app, now=now, mailer=mailer).counts()
+
+    return Passes(scan=scan, full_scan=full_scan, digest=digest, deliver=deliver)
+
+
+def run(app: App, args: argparse.Namespace) -> int:
+    """``frontdoor run``: the scheduler, until SIGTERM or SIGINT (then exit 0)."""
+    from frontdoor.notify import build_mailer
+
+    del args  # no options yet
+    mailer = build_mailer(app)  # ConfigError (exit 2) names a missing SMTP variable
+    db.require_current_schema(app.engine)
+    jobs = build_jobs(app, clock=system_now, passes=passes_for(app, mailer))
+    return run_scheduler(
+        app.engine,
+        jobs,
+        clock=system_now,
+        misfire_grace_s=app.settings.misfire_grace_seconds,
+    )
+
+
+def status(app: App, args: argparse.Namespace, *, now: datetime) -> int:
+    """``frontdoor status [--json] [--max-age-minutes N]``: 0 healthy, 1 stale or missing."""
+    minutes = args.max_age_minutes
+    if minutes is None:
+        minutes = app.settings.heartbeat_max_age_minutes
+    if minutes < 1:
+        raise UsageError("--max-age-minutes must be at least 1")
+    db.require_current_schema(app.engine)
+    with app.engine.connect() as conn:
+        state = gather_status(conn, now=now, max_age=timedelta(minutes=minutes))
+    if args.json:
+        json.dump(status_document(state), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print_status(state, app.settings.zone, sys.stdout)
+    return 0 if state.healthy else 1
