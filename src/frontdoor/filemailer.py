@@ -16,7 +16,7 @@ from frontdoor.mailer import DeliveryResult, OnMessage, message_id_of, recipient
 
 class FileMailer:
     """:class:`Mailer` that writes each message into ``folder`` instead of sending it:
-    ``<slot-ish name>.eml`` (the whole message) and ``.html`` (its HTML part, to open in a
+    ``<slot>-<kind>-<recipient>.eml`` (the whole message) and ``.html`` (its HTML part, to open in a
     browser). Every recipient counts as delivered, with the file path as the reply."""
 
     def __init__(self, folder: Path) -> None:
@@ -31,7 +31,7 @@ class FileMailer:
         results: list[DeliveryResult] = []
         for message in messages:
             mid = message_id_of(message)
-            stem = _file_stem(mid)
+            stem = _file_stem(mid, recipients_of(message))
             eml = self.folder / f"{stem}.eml"
             eml.write_bytes(message.as_bytes())
             self.written.append(eml)
@@ -50,7 +50,12 @@ class FileMailer:
         return results
 
 
-def _file_stem(message_id: str) -> str:
-    """A readable, unique file name: the Message-ID's local part, made safe for any disk."""
+def _file_stem(message_id: str, recipients: Sequence[str]) -> str:
+    """A readable, unique file name, safe on any disk: ``20261123T0830Z-digest-tm.a@x.org``
+    for frontdoor's own Message-IDs (``frontdoor.<kind>.<slot>.<hash>``), else the
+    Message-ID's local part."""
     local = message_id.strip("<>").split("@", 1)[0]
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", local)[:150] or "message"
+    parts = local.split(".")
+    if len(parts) == 4 and parts[0] == "frontdoor" and recipients:
+        local = f"{parts[2]}-{parts[1]}-{recipients[0]}"
+    return re.sub(r"[^A-Za-z0-9@._-]+", "_", local)[:150] or "message"
