@@ -59,7 +59,31 @@ def check_config(settings: Settings, *, out: TextIO) -> int:
     for rule in rules:
         state = "" if rule.enabled else " [disabled]"
         out.write(f"  {rule.summary()}{state}\n")
+    _check_mail(settings, out)
     return 0
+
+
+def _check_mail(settings: Settings, out: TextIO) -> None:
+    """The e-mail settings, as a system check: says plainly when nothing can be sent."""
+    from frontdoor.errors import ConfigError
+    from frontdoor.settings import smtp_config
+
+    try:
+        smtp = smtp_config(settings)
+    except ConfigError as exc:
+        out.write(f"e-mail: not configured ({exc})\n")
+    else:
+        auth = f", AUTH as {smtp.username}" if smtp.username else ""
+        out.write(f"e-mail: {smtp.host}:{smtp.port} ({smtp.security}{auth}), from {smtp.sender}\n")
+    owner = settings.system_owner_email or "not set: delivery failures are only logged"
+    out.write(f"  system owner: {owner}\n")
+    slots = ", ".join(t.strftime("%H:%M") for t in settings.slot_times)
+    out.write(
+        f"  digest slots: {slots} on working days ({settings.timezone}); repeat "
+        f"{settings.digest_repeat}; escalate after {settings.escalate_after}\n"
+    )
+    links = ", ".join(sorted(settings.case_urls)) or "none (digests show ids without links)"
+    out.write(f"  case-system links for: {links}\n")
 
 
 def migrate(app: App) -> int:

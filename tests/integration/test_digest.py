@@ -358,3 +358,21 @@ def test_a_crash_between_sending_and_marking_resends_that_message_once(
     assert all(r.sent_at is not None for r in outbox_rows(engine))
     # Nothing is lost and nothing goes out a third time.
     assert deliver_pending(app, now=MON_1230, mailer=recovery).attempted == 0
+
+
+def test_slots_follow_local_time_across_dst_and_skip_bank_holidays(
+    engine: Engine, tmp_path: Path
+) -> None:
+    app = make_app(engine)
+    teams(engine, tmp_path)
+    received = datetime(2026, 12, 20, 10, 0, tzinfo=UTC)
+    contacts(engine, tmp_path, [contact("C1", received)], ingested_at=received)
+    mailer = FakeMailer()
+    # Monday 28 December 2026 is the substitute Boxing Day: the slot due is Thursday's 16:00.
+    out = run_digest(app, now=datetime(2026, 12, 28, 10, 0, tzinfo=UTC), mailer=mailer)
+    assert out.slot == datetime(2026, 12, 24, 16, 0, tzinfo=UTC)
+    assert out.messages[0].next_slot == datetime(2026, 12, 29, 8, 30, tzinfo=UTC)
+    # Tuesday 30 March 2027 (after Easter Monday), in BST: 08:30 local is 07:30 UTC.
+    bst = run_digest(app, now=datetime(2027, 3, 30, 7, 31, tzinfo=UTC), mailer=mailer)
+    assert bst.slot == datetime(2027, 3, 30, 7, 30, tzinfo=UTC)
+    assert "30 Mar 2027 08:30 BST" in text_of(mailer.outbox[-1])
