@@ -13,17 +13,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, null, select, true
+from sqlalchemy import Connection, func, null, select
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.digest_items import DigestItem, History, RationaleState, TeamContacts
-from frontdoor.evaluate import closed_at, record_columns
+from frontdoor.evaluate import closed_at, present_agencies, record_columns
 from frontdoor.models import (
     Breach,
     Outbox,
     OutboxItem,
     Rationale,
-    StrategyAttendance,
     StrategyDiscussion,
     Team,
     table_of,
@@ -117,7 +116,6 @@ def _timescale_items(
 def _attendance_items(conn: Connection, rule: AttendanceRule, *, now: datetime) -> list[DigestItem]:
     b = table_of(Breach).c
     d = table_of(StrategyDiscussion).c
-    a = table_of(StrategyAttendance).c
     lo = now - timedelta(days=rule.lookback_days)
     rows = list(
         conn.execute(
@@ -134,17 +132,7 @@ def _attendance_items(conn: Connection, rule: AttendanceRule, *, now: datetime) 
         )
     )
     required = list(rule.required_agencies)
-    present: dict[str, set[str]] = {}
-    ids = [r[1] for r in rows]
-    for i in range(0, len(ids), _CHUNK):
-        for did, agency in conn.execute(
-            select(a.discussion_id, a.agency).where(
-                a.discussion_id.in_(ids[i : i + _CHUNK]),
-                a.attended == true(),
-                a.agency.in_(required),
-            )
-        ):
-            present.setdefault(did, set()).add(agency)
+    present = present_agencies(conn, [r[1] for r in rows], required)
     out: list[DigestItem] = []
     for bid, did, first, child, team, held in rows:
         missing = tuple(a for a in required if a not in present.get(did, set()))

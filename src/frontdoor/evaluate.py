@@ -362,17 +362,7 @@ def evaluate_attendance(
         pending = sorted(touched - seen)
         for i in range(0, len(pending), 1000):
             flagged += conn.execute(query.where(d.discussion_id.in_(pending[i : i + 1000])))
-    present: dict[str, set[str]] = {}
-    ids = [row[0] for row in flagged]
-    for i in range(0, len(ids), 1000):
-        for did, agency in conn.execute(
-            select(a.discussion_id, a.agency).where(
-                a.discussion_id.in_(ids[i : i + 1000]),
-                a.attended == true(),
-                a.agency.in_(required),
-            )
-        ):
-            present.setdefault(did, set()).add(agency)
+    present = present_agencies(conn, [row[0] for row in flagged], required)
     return [
         Finding(
             rule.id,
@@ -385,6 +375,25 @@ def evaluate_attendance(
         )
         for did, team, child, held in flagged
     ]
+
+
+def present_agencies(
+    conn: Connection, discussion_ids: Sequence[str], agencies: Sequence[str]
+) -> dict[str, set[str]]:
+    """Per discussion id, which of ``agencies`` attended (``attended = Y``); a discussion
+    with none of them is absent from the result."""
+    a = table_of(StrategyAttendance).c
+    present: dict[str, set[str]] = {}
+    for i in range(0, len(discussion_ids), 1000):
+        for did, agency in conn.execute(
+            select(a.discussion_id, a.agency).where(
+                a.discussion_id.in_(discussion_ids[i : i + 1000]),
+                a.attended == true(),
+                a.agency.in_(agencies),
+            )
+        ):
+            present.setdefault(did, set()).add(agency)
+    return present
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.evaluate import Finding, Threshold, closed_at, record_columns
+from frontdoor.evaluate import Finding, Threshold, closed_at, present_agencies, record_columns
 from frontdoor.models import (
     Breach,
     ScanState,
@@ -124,17 +124,10 @@ def mark_resolved(conn: Connection, rule_id: str, ids: Sequence[str], now: datet
 
 
 def attendance_complete(conn: Connection, rule: AttendanceRule, ids: Sequence[str]) -> list[str]:
-    a = table_of(StrategyAttendance).c
+    """Of ``ids``, the discussions every required agency attended (sorted)."""
     need = set(rule.required_agencies)
-    have: dict[str, set[str]] = {rid: set() for rid in ids}
-    for i in range(0, len(ids), 1000):
-        for did, agency in conn.execute(
-            select(a.discussion_id, a.agency).where(
-                a.discussion_id.in_(ids[i : i + 1000]), a.attended.is_(True)
-            )
-        ):
-            have[did].add(agency)
-    return sorted(rid for rid, got in have.items() if need <= got)
+    have = present_agencies(conn, ids, list(rule.required_agencies))
+    return sorted(rid for rid in set(ids) if need <= have.get(rid, set()))
 
 
 def rule_fingerprint(rule: TimescaleRule | AttendanceRule) -> str:
