@@ -49,6 +49,7 @@ from sqlalchemy import Engine
 from frontdoor import heartbeat
 from frontdoor.bootstrap import App
 from frontdoor.scanview import iso_utc
+from frontdoor.slots import DigestSchedule
 
 log = structlog.get_logger()
 
@@ -83,12 +84,14 @@ class Passes:
 
 
 def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
-    """The jobs from settings, in start-up order (``full-scan`` runs first, then
-    ``delivery`` retries whatever the last run left unsent):
+    """The jobs from settings, in start-up order (``full-scan`` runs first, then ``digest``
+    catches up a slot missed while the worker was down, then ``delivery`` retries whatever
+    the last run left unsent):
 
     * ``full-scan``: at start and every ``full_scan_interval_minutes`` (reconciliation);
     * ``scan``: the incremental pass every ``scan_interval_minutes``;
-    * ``digest``: at each slot time, Monday to Friday in the configured zone; on a bank
+    * ``digest``: at each slot time, Monday to Friday in the configured zone, and at start
+      when the latest slot has not been handled (no ``digest`` heartbeat since it); on a bank
       holiday it logs ``digest_skipped_bank_holiday`` and does nothing;
     * ``delivery``: at start and every 5 minutes, sends what is still pending.
 
@@ -104,11 +107,20 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
             seconds=int(interval.total_seconds()), start_date=start + interval, timezone=UTC
         )
 
+    schedule = DigestSchedule(app.calendar, settings.slot_times)
+
     def digest(now: datetime) -> Counts:
         day = app.calendar.local_date(now)
         if not app.calendar.is_working_day(day):
             log.info("digest_skipped_bank_holiday", local_date=day.isoformat())
             return {"skipped_bank_holiday": 1}
+        # At start: catch up a slot missed while the worker was down, and nothing else (a
+        # slot already handled would only be planned again, harmlessly, by its unique key).
+        slot = schedule.latest_at_or_before(now)
+        with app.engine.connect() as conn:
+            last = heartbeat.read_heartbeats(conn).get("digest")
+        if last is not None and last.last_ok_at >= slot:
+            return {"slot_already_done": 1}
         return passes.digest(now)
 
     slots = [
@@ -123,7 +135,7 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
             run_at_start=True,
         ),
         JobSpec("scan", every(timedelta(minutes=settings.scan_interval_minutes)), passes.scan),
-        JobSpec("digest", OrTrigger(slots), digest),
+        JobSpec("digest", OrTrigger(slots), digest, run_at_start=True),
         JobSpec("delivery", every(DELIVERY_INTERVAL), passes.deliver, run_at_start=True),
     ]
 

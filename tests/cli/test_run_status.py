@@ -112,7 +112,7 @@ def test_run_writes_start_up_heartbeats_and_stops_cleanly_on_a_signal(
     started = next(e for e in logged if e["event"] == "scheduler_started")
     assert started["jobs"] == ["full-scan", "scan", "digest", "delivery"]
     finished = [e["job"] for e in logged if e["event"] == "job_finished"]
-    assert finished[:2] == ["full-scan", "delivery"]
+    assert finished[:3] == ["full-scan", "digest", "delivery"]
     assert {"event": "scheduler_stopping", "signal": sig.name} == {
         k: v
         for k, v in next(e for e in logged if e["event"] == "scheduler_stopping").items()

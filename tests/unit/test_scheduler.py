@@ -88,7 +88,7 @@ def fire_times(trigger: Any, start: datetime, end: datetime) -> list[datetime]:
 def test_build_jobs_makes_four_jobs_with_their_triggers_and_start_up_order(app: App) -> None:
     jobs = build_jobs(app, clock=fixed(T0), passes=Recorder().passes())
     assert [j.name for j in jobs] == ["full-scan", "scan", "digest", "delivery"]
-    assert [j.name for j in jobs if j.run_at_start] == ["full-scan", "delivery"]
+    assert [j.name for j in jobs if j.run_at_start] == ["full-scan", "digest", "delivery"]
     by = {j.name: j for j in jobs}
     for name, minutes in (("full-scan", 60), ("scan", 15), ("delivery", 5)):
         trigger = by[name].trigger
@@ -147,6 +147,20 @@ def test_digest_fires_at_the_same_wall_times_in_bst_and_never_at_the_weekend(app
     local = [f.astimezone(LONDON) for f in fires]
     assert {f.strftime("%H:%M %Z") for f in local} == {"08:30 BST", "12:30 BST", "16:00 BST"}
     assert {f.weekday() for f in local} == {0, 1, 2, 3, 4}
+
+
+def test_the_digest_job_runs_only_when_the_latest_slot_has_not_been_handled(app: App) -> None:
+    rec = Recorder()
+    digest = jobs_by_name(app, rec.passes())["digest"]
+    monday_0900 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # latest slot: Monday 08:30
+    with app.engine.begin() as conn:  # the 08:30 slot ran at 08:30:02
+        beat(conn, "digest", now=datetime(2026, 11, 23, 8, 30, 2, tzinfo=UTC), detail={})
+    assert digest.run(monday_0900) == {"slot_already_done": 1}
+    assert rec.calls == []
+    with app.engine.begin() as conn:  # the worker was down from Friday: 08:30 was missed
+        beat(conn, "digest", now=datetime(2026, 11, 20, 16, 0, 1, tzinfo=UTC), detail={})
+    assert digest.run(monday_0900) == {"calls": 1, "name_is_not_a_count": "digest"}
+    assert rec.calls == [("digest", monday_0900)]
 
 
 def test_digest_skips_a_substitute_bank_holiday_without_calling_the_digest_pass(
@@ -284,19 +298,27 @@ def test_run_scheduler_runs_the_start_up_jobs_in_order_then_stops_with_0(app: Ap
             install_signal_handlers=False,
         )
     assert code == 0
-    assert rec.calls == [("full_scan", T0), ("deliver", T0)]
+    # No digest has ever run, so the start-up digest catches up the 08:30 slot.
+    assert rec.calls == [("full_scan", T0), ("digest", T0), ("deliver", T0)]
     with app.engine.connect() as conn:
         hb = read_heartbeats(conn)
-    assert sorted(hb) == ["delivery", "full-scan"]
+    assert sorted(hb) == ["delivery", "digest", "full-scan"]
     assert hb["full-scan"].last_ok_at == T0
     assert hb["full-scan"].detail == {"calls": 1}  # the name string is not a count: dropped
     events = [e["event"] for e in logs]
-    assert events == ["scheduler_started", "job_finished", "job_finished", "scheduler_stopped"]
+    assert events == [
+        "scheduler_started",
+        "job_finished",
+        "job_finished",
+        "job_finished",
+        "scheduler_stopped",
+    ]
     started = logs[0]
     assert started["jobs"] == ["full-scan", "scan", "digest", "delivery"]
     assert set(started["next_run"]) == {"full-scan", "scan", "digest", "delivery"}
     assert all(v.endswith("Z") for v in started["next_run"].values())
-    assert [e["job"] for e in logs if e["event"] == "job_finished"] == ["full-scan", "delivery"]
+    finished = [e["job"] for e in logs if e["event"] == "job_finished"]
+    assert finished == ["full-scan", "digest", "delivery"]
 
 
 def test_a_failing_start_up_job_does_not_stop_the_next_one(sqlite_engine: Engine) -> None:
