@@ -23,12 +23,13 @@ import pytest
 from sqlalchemy import select
 
 from frontdoor import db
-from frontdoor.models import Outbox
+from frontdoor.models import Outbox, table_of
 from tests.conftest import REPO
 from tests.factories import TEAM_ROW, load
 from tests.smtp_server import PASSWORD, SENDER, USER, Cert, Security, Server
 
 MON_0830 = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)  # GMT: local = UTC
+OUT = table_of(Outbox).c
 MANAGERS = ["tm.a@example.org", "tm.b@example.org", "tm.c@example.org"]
 
 
@@ -137,7 +138,7 @@ def test_killing_the_sender_never_loses_a_digest(
 
     engine = db.make_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(select(Outbox.message_id, Outbox.sent_at, Outbox.recipient)).all()
+        rows = conn.execute(select(OUT.message_id, OUT.sent_at, OUT.recipient)).all()
     engine.dispose()
     assert sorted(r.recipient for r in rows) == MANAGERS  # one per manager, this slot only
     assert all(r.sent_at is not None for r in rows)
@@ -176,7 +177,7 @@ def test_wrong_password_is_a_permanent_failure_reported_and_recorded(
     assert server.handler.received == []
     engine = db.make_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(select(Outbox.failed_at, Outbox.last_error)).all()
+        rows = conn.execute(select(OUT.failed_at, OUT.last_error)).all()
     engine.dispose()
     assert len(rows) == 3
     assert all(r.failed_at is not None and r.last_error.startswith("535") for r in rows)

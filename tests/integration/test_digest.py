@@ -128,15 +128,14 @@ def test_go_live_backlog_is_summarised_once_then_only_new_items_send(
     assert "C1" in body
     assert "C2" in body  # the digest lists every open item, the new one marked
     assert "https://cms.example/contacts/C2" in body
+    o, oi = table_of(Outbox).c, table_of(OutboxItem).c
     with engine.connect() as conn:
-        covered = (
+        covered = list(
             conn.execute(
-                select(OutboxItem.is_new)
-                .join(Outbox, Outbox.id == OutboxItem.outbox_id)  # type: ignore[arg-type]
-                .where(Outbox.slot == MON_1600)
-            )
-            .scalars()
-            .all()
+                select(oi.is_new)
+                .join_from(table_of(OutboxItem), table_of(Outbox), o.id == oi.outbox_id)
+                .where(o.slot == MON_1600)
+            ).scalars()
         )
     assert sorted(covered) == [False, True]
 
