@@ -33,18 +33,23 @@ DEMO_CONTACTS_PER_WORKING_DAY = 150
 def run_demo(settings: Settings, *, keep: Path | None, err: Console) -> int:
     """Run the demo in ``keep`` (kept afterwards) or in a temporary folder (removed).
 
-    ``settings`` supply the rules and time zone; the database is always the demo's own.
+    ``settings`` supply the rules and time zone; the database is always the demo's own. The
+    e-mails it would send are written to ``keep/mail``, or without ``keep`` to
+    ``demo-output/mail`` in the working directory (replaced on each run), so that they can be
+    opened after the demo.
     """
     folder = keep or Path(tempfile.mkdtemp(prefix="frontdoor-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
+    mail = (keep or Path("demo-output")).resolve() / "mail"
+    shutil.rmtree(mail, ignore_errors=True)
     try:
-        return _run(folder, settings, err=err)
+        return _run(folder, settings, mail=mail, err=err)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(folder: Path, base: Settings, *, err: Console) -> int:
+def _run(folder: Path, base: Settings, *, mail: Path, err: Console) -> int:
     from frontdoor.bootstrap import build_app
 
     out = stdout_console()
@@ -114,7 +119,7 @@ def _run(folder: Path, base: Settings, *, err: Console) -> int:
                 f"{format_overdue(oldest.overdue_hours(now) or 0)}"
             )
         out.print(f"  {team}: " + ", ".join(parts) + tail)
-    _digests(app, folder, now=now, out=out)
+    _digests(app, mail, now=now, out=out)
     out.print(
         f"\nDatabase: {db_path}. To keep it and replay any instant, run "
         "`frontdoor demo --keep DIR`, then e.g.\n"
@@ -128,7 +133,7 @@ def _run(folder: Path, base: Settings, *, err: Console) -> int:
 def _digests(app: App, folder: Path, *, now: datetime, out: Console) -> None:
     """Run the real first digest pass into ``folder/outbox`` (at go-live each manager gets
     one backlog summary), then write the full digest and escalation each manager would get
-    at the next slots into ``folder/preview``. Prints every path."""
+    a working day later into ``folder/preview``. Prints every path."""
     from frontdoor.filemailer import FileMailer
     from frontdoor.notify import policy_of, preview, run_digest
 
