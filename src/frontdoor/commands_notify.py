@@ -23,7 +23,8 @@ log = structlog.get_logger()
 
 
 def digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:
-    """``frontdoor digest [--now ISO] [--dry-run] [--outbox DIR]``."""
+    """``frontdoor digest [--now ISO] [--dry-run] [--outbox DIR]``: 0 when every message
+    was delivered (or none was due), 1 when some failed or wait in the outbox for a retry."""
     from frontdoor.notify import build_mailer, run_digest
 
     db.require_current_schema(app.engine)
@@ -63,7 +64,8 @@ def digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:
             print(f"  {path}")
     elif args.outbox is not None and args.dry_run:
         print(f"messages written to {args.outbox} (dry run: nothing recorded)")
-    return 0 if out.delivery is None or out.delivery.failed == 0 else 1
+    undelivered = 0 if out.delivery is None else out.delivery.failed + out.delivery.retry_later
+    return 1 if undelivered else 0
 
 
 def preview_digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, null, select
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.digest_items import DigestItem, History, RationaleState, TeamContacts
-from frontdoor.evaluate import closed_at, present_agencies, record_columns
+from frontdoor.evaluate import closed_at, due_function, present_agencies, record_columns
 from frontdoor.models import (
     Breach,
     Outbox,
@@ -73,11 +73,15 @@ def _timescale_items(
     c, rid, _ = record_columns(rule.record)
     closed = closed_at(rule.record, now=now, today=cal.local_date(now))
     worker = c.worker_id if rule.record == "contact" else null()
+    # Contacts and referrals start at their own received_at, which a later export may
+    # correct: their due moment is worked out again from the record as it is now. (S47
+    # enquiries and assessments start from linked records; their ledger due is used.)
+    own_start = rule.record in ("contact", "referral")
     query = (
         select(
             b.id,
             b.record_id,
-            b.started_at,
+            c.received_at if own_start else b.started_at,
             b.due_at,
             b.first_detected_at,
             c.child_id,
@@ -88,8 +92,12 @@ def _timescale_items(
         .join_from(table_of(Breach), rid.table, rid == b.record_id)
         .where(b.rule_id == rule.id, b.resolved_at.is_(None))
     )
+    due_of = due_function(rule, cal)
     out: list[DigestItem] = []
-    for bid, record_id, started, due, first, child, team, wk, is_closed in conn.execute(query):
+    for bid, record_id, started, stored_due, first, child, team, wk, is_closed in conn.execute(
+        query
+    ):
+        due = due_of(started) if own_start else stored_due
         # "closed" is NULL when the completion is NULL: only a true value closes the item.
         if is_closed or due is None or due >= now:
             continue
@@ -181,15 +189,16 @@ def latest_rationale(
 
 def histories(conn: Connection, breach_ids: Sequence[int]) -> dict[tuple[str, int], History]:
     """Per (recipient, level): the slot of their latest message, and which of ``breach_ids``
-    any of their messages at that level covered (pending, sent or failed alike: a message
-    in the outbox is a message the recipient is owed)."""
+    any of their messages at that level covered. Pending and sent messages count (a pending
+    one is owed and will be sent); failed and superseded ones do not (the recipient was not
+    told, so those items are still new to them)."""
     o = table_of(Outbox).c
     oi = table_of(OutboxItem).c
     last: dict[tuple[str, int], datetime] = {
         (recipient, level): slot
         for recipient, level, slot in conn.execute(
             select(o.recipient, o.level, func.max(o.slot))
-            .where(o.level > 0)
+            .where(o.level > 0, o.failed_at.is_(None))
             .group_by(o.recipient, o.level)
         )
     }
@@ -199,7 +208,7 @@ def histories(conn: Connection, breach_ids: Sequence[int]) -> dict[tuple[str, in
         for recipient, level, bid in conn.execute(
             select(o.recipient, o.level, oi.breach_id)
             .join_from(table_of(OutboxItem), table_of(Outbox), o.id == oi.outbox_id)
-            .where(oi.breach_id.in_(unique[i : i + _CHUNK]))
+            .where(oi.breach_id.in_(unique[i : i + _CHUNK]), o.failed_at.is_(None))
         ):
             notified.setdefault((recipient, level), set()).add(bid)
     return {

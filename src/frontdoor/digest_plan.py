@@ -161,7 +161,7 @@ def preview_for(
     wanted = email.strip().lower()
     for level, kind in ((1, "digest"), (2, "escalation")):
         for addr, (name, own_teams) in _recipients(teams, level=level).items():
-            if addr.lower() != wanted:
+            if addr != wanted:
                 continue
             mine = [i for i in items if i.team_id in own_teams]
             if level == 2:
@@ -189,7 +189,8 @@ def preview_for(
 def _recipients(teams: Sequence[TeamContacts], *, level: int) -> dict[str, tuple[str, set[str]]]:
     """Address -> (name, team ids) for team managers (level 1) or service managers (2).
 
-    Addresses are compared as given: teams.csv is the single source of who is who.
+    Addresses are compared and returned in lower case (``Tm.A@x`` and ``tm.a@x`` are one
+    mailbox: one message, one history); the name is the first team's.
     """
     out: dict[str, tuple[str, set[str]]] = {}
     for t in teams:
@@ -198,7 +199,7 @@ def _recipients(teams: Sequence[TeamContacts], *, level: int) -> dict[str, tuple
             if level == 1
             else (t.service_manager_email, t.service_manager_name)
         )
-        out.setdefault(email, (name, set()))[1].add(t.team_id)
+        out.setdefault(email.strip().lower(), (name, set()))[1].add(t.team_id)
     return out
 
 

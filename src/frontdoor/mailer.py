@@ -56,6 +56,9 @@ class DeliveryResult:
     ``permanent`` is only meaningful when ``ok`` is false: true means retrying cannot help
     (5xx reply, bad address, configuration); false means a later attempt may succeed.
     ``reply`` is the server's reply or an error summary, never message content.
+    ``connection`` is true when the failure was the server's or the link's, not this
+    recipient's (cannot connect or log in, certificate refused, connection lost for good):
+    the message itself may well be deliverable once the configuration or server is fixed.
     """
 
     message_id: str
@@ -63,6 +66,7 @@ class DeliveryResult:
     ok: bool
     permanent: bool
     reply: str
+    connection: bool = False
 
 
 # Called once per message, as soon as all its recipients have an outcome, with those results:
@@ -87,6 +91,7 @@ def recipients_of(message: EmailMessage) -> list[str]:
 
 
 def message_id_of(message: EmailMessage) -> str:
+    """The Message-ID header of ``message`` (empty when it has none)."""
     return str(message.get("Message-ID", "")).strip()
 
 
@@ -115,8 +120,13 @@ def _classify(exc: Exception) -> _Failure:
     return _Failure(reply, permanent=permanent, link_down=not permanent)
 
 
-def _failed(mid: str, recipients: Iterable[str], failure: _Failure) -> list[DeliveryResult]:
-    return [DeliveryResult(mid, r, False, failure.permanent, failure.reply) for r in recipients]
+def _failed(
+    mid: str, recipients: Iterable[str], failure: _Failure, *, connection: bool = False
+) -> list[DeliveryResult]:
+    return [
+        DeliveryResult(mid, r, False, failure.permanent, failure.reply, connection)
+        for r in recipients
+    ]
 
 
 class _TrackedSMTP(aiosmtplib.SMTP):
@@ -203,8 +213,8 @@ class SmtpMailer:
                     if stop is not None:  # the connection is gone for good: fail the rest
                         raise stop
         except _Failure as failure:
-            for m in rest:
-                failed = _failed(message_id_of(m), recipients_of(m), failure)
+            for m in rest:  # the connection or login failed: not these recipients' fault
+                failed = _failed(message_id_of(m), recipients_of(m), failure, connection=True)
                 results.extend(failed)
                 if on_message is not None:
                     on_message(failed)
@@ -270,7 +280,8 @@ class SmtpMailer:
                 if failure.link_down:
                     smtp.close()
                 if failure.permanent or (failure.link_down and attempt == attempts):
-                    return done + _failed(mid, pending, failure), failure
+                    lost = _failed(mid, pending, failure, connection=failure.link_down)
+                    return done + lost, failure
             if attempt < attempts:
                 await self._backoff(attempt, failure.reply, mid)
         return done + _failed(mid, pending, failure), None

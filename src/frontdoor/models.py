@@ -303,11 +303,15 @@ class Outbox(SQLModel, table=True):
     """Every e-mail frontdoor sends, written before it is sent.
 
     Unique per (recipient, kind, slot): planning the same slot twice adds nothing. A row is
-    *pending* while ``sent_at`` and ``failed_at`` are both NULL; the delivery pass sends
-    pending rows and stamps ``sent_at`` with the server's reply, so a crash between the two
-    re-sends one message (same Message-ID) and never loses one. ``failed_at`` marks a
-    permanent failure (a 5xx reply, or ``attempts`` exhausted). ``level`` is 1 for team
-    managers, 2 for service managers, 0 for messages to the system owner.
+    *pending* while ``sent_at`` and ``failed_at`` are both NULL; a delivery pass claims
+    pending rows (``claim_token`` until ``claimed_until``, so two processes never send the
+    same row at once), sends them and stamps ``sent_at`` with the server's reply, so a crash
+    between the two re-sends one message (same Message-ID) and never loses one.
+    ``failed_at`` ends a row without sending it: the server refused the recipient for good
+    (5xx), the row was still undelivered after ``delivery_give_up_hours``, or a newer message
+    to the same recipient and level (which lists every item still open) superseded it
+    (``superseded_by``). ``reported_at``: when a failure was reported to the system owner.
+    ``level`` is 1 for team managers, 2 for service managers, 0 for messages to the owner.
     """
 
     __tablename__ = "outbox"
@@ -338,6 +342,10 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     reply: str | None = Field(default=None, max_length=500)
     failed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    superseded_by: int | None = Field(default=None)
+    reported_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    claim_token: str | None = Field(default=None, max_length=32)
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class OutboxItem(SQLModel, table=True):

@@ -7,15 +7,18 @@ the outbox together with the items it covers. After the commit, :func:`deliver_p
 sends every unsent message. A message is therefore never sent before it is recorded, and a
 crash anywhere leaves either nothing (rolled back) or a pending row that the next pass sends.
 
-Messages that fail for good (a 5xx reply, or too many attempts) are reported to the system
-owner in one ``delivery-failure`` message per pass.
+Messages that fail for good (the server refuses the recipient with a 5xx, or the message is
+still undelivered ``FRONTDOOR_DELIVERY_GIVE_UP_HOURS`` after it was queued) are reported to
+the system owner, once, in one ``delivery-failure`` message queued in the transaction that
+marks them reported. A server that refuses the login or cannot be reached fails nothing for
+good: the messages wait in the outbox until it can be reached again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -169,7 +172,9 @@ def run_digest(
     """Plan, queue and deliver the messages due at the slot at or before ``now``.
 
     ``dry_run`` rolls everything back (scan, baseline, outbox) and sends nothing; with
-    ``outbox_dir`` it still writes the messages there as files.
+    ``outbox_dir`` it still writes the messages there as files. Without ``dry_run``,
+    ``outbox_dir`` means ``mailer`` writes files: only this run's messages are delivered
+    (and recorded as written), never rows queued earlier for SMTP.
     """
     policy = policy_of(app)
     renderer = Renderer(app.settings.templates_dir)
@@ -194,6 +199,7 @@ def run_digest(
             out.messages = plan.messages
             out.unrouted = len(plan.unrouted)
             built = [(m, compose(app, renderer, m, now=now)) for m in plan.messages]
+            queued_ids: list[int] = []
             for m, message in built:
                 row = outbox.enqueue(
                     conn,
@@ -209,6 +215,7 @@ def run_digest(
                     out.already_queued += 1
                 else:
                     out.queued += 1
+                    queued_ids.append(row)
             if dry_run:
                 trans.rollback()
             else:
@@ -227,36 +234,30 @@ def run_digest(
         if outbox_dir is not None:
             FileMailer(outbox_dir).send_batch([message for _, message in built])
         return out
-    out.delivery = deliver_pending(app, now=now, mailer=mailer)
+    # Writing to a folder replaces sending for this run's messages only: rows queued earlier
+    # for SMTP (say, during an outage) stay pending for the real delivery pass.
+    only = queued_ids if outbox_dir is not None else None
+    out.delivery = deliver_pending(app, now=now, mailer=mailer, only_ids=only)
     return out
 
 
-def deliver_pending(app: App, *, now: datetime, mailer: Mailer) -> DeliveryOutcome:
-    """Send every pending outbox message and record each outcome; report permanent failures
-    to the system owner. Safe to run at any time (the recovery pass)."""
+# How long a delivery pass holds the rows it claimed; a pass that died releases them then.
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def deliver_pending(
+    app: App, *, now: datetime, mailer: Mailer, only_ids: Sequence[int] | None = None
+) -> DeliveryOutcome:
+    """Send every pending outbox message (or only ``only_ids``) and record each outcome,
+    then report new permanent failures to the system owner. Safe to run at any time and
+    from several processes (the recovery pass)."""
+    give_up_before = now - timedelta(hours=app.settings.delivery_give_up_hours)
     with app.engine.begin() as conn:
-        rows = outbox.pending(conn)
+        rows = outbox.claim(conn, now=now, lease=CLAIM_LEASE, only_ids=only_ids)
     result = DeliveryOutcome()
-    failures = _deliver(app, rows, now=now, mailer=mailer, result=result)
-    if failures:
-        owner = app.settings.system_owner_email
-        if owner is None:
-            log.error("delivery_failed_no_owner_configured", outbox_ids=[f[0] for f in failures])
-        else:
-            report = _failure_report(app, owner, [f[1] for f in failures], now=now)
-            with app.engine.begin() as conn:
-                row_id = outbox.enqueue(
-                    conn,
-                    recipient=owner,
-                    kind="delivery-failure",
-                    level=0,
-                    slot=now,
-                    message=report,
-                    now=now,
-                )
-                mine = [r for r in outbox.pending(conn) if r.id == row_id]
-            _deliver(app, mine, now=now, mailer=mailer, result=result)
-            result.reported += len(failures)
+    _deliver(app, rows, now=now, mailer=mailer, result=result, give_up_before=give_up_before)
+    if only_ids is None:
+        result.reported = _report_failures(app, now=now, mailer=mailer, result=result)
     return result
 
 
@@ -267,17 +268,16 @@ def _deliver(
     now: datetime,
     mailer: Mailer,
     result: DeliveryOutcome,
-) -> list[tuple[int, FailedDelivery]]:
+    give_up_before: datetime,
+) -> None:
     """Send ``rows`` as one batch, recording each message's outcome (in its own transaction)
-    as soon as it is known; return the rows that failed for good (except failure reports
-    themselves, which are not reported again)."""
+    as soon as it is known."""
     if not rows:
-        return []
-    by_mid = {r.message_id: r for r in rows}
-    final: list[tuple[int, FailedDelivery]] = []
+        return
+    by_mid = {r.message_id.strip(): r for r in rows}
 
     def record(results: list[DeliveryResult]) -> None:
-        row = by_mid[results[0].message_id]  # one recipient per outbox message
+        row = by_mid[results[0].message_id.strip()]  # one recipient per outbox message
         res = results[0]
         result.attempted += 1
         with app.engine.begin() as conn:
@@ -285,50 +285,83 @@ def _deliver(
                 outbox.mark_sent(conn, row.id, now=now, reply=res.reply)
                 result.sent += 1
                 return
+            # A failure to connect or log in is the server's or the configuration's, not
+            # this recipient's: the message stays pending until it is fixed (or given up).
+            permanent = res.permanent and not res.connection
             gave_up = outbox.mark_failed(
                 conn,
                 row.id,
                 now=now,
                 reply=res.reply,
-                permanent=res.permanent,
-                max_attempts=app.settings.delivery_max_attempts,
+                permanent=permanent,
+                give_up_before=give_up_before,
             )
-        log.warning(
+        log_fn = log.error if res.connection else log.warning
+        log_fn(
             "delivery_failed",
             outbox_id=row.id,
             recipient=row.recipient,
             kind=row.kind,
             reply=res.reply,
-            permanent=res.permanent,
+            permanent=permanent,
+            smtp_unavailable=res.connection,
             given_up=gave_up,
         )
-        if not gave_up:
+        if gave_up:
+            result.failed += 1
+        else:
             result.retry_later += 1
-            return
-        result.failed += 1
-        if row.kind != "delivery-failure":
-            failed = FailedDelivery(
-                recipient=row.recipient,
-                kind=row.kind,
-                slot=row.slot,
-                message_id=row.message_id,
-                reply=res.reply,
-                attempts=row.attempts + 1,
-            )
-            final.append((row.id, failed))
 
     mailer.send_batch([r.message for r in rows], on_message=record)
-    return final
+
+
+def _report_failures(app: App, *, now: datetime, mailer: Mailer, result: DeliveryOutcome) -> int:
+    """Queue one report of the failures not yet reported, stamping them reported in the same
+    transaction, then send it. Returns how many failures it reported."""
+    owner = app.settings.system_owner_email
+    with app.engine.begin() as conn:
+        failures = outbox.unreported_failures(conn)
+        if not failures:
+            return 0
+        ids = [f.id for f in failures]
+        if owner is None:
+            log.error("delivery_failed_no_owner_configured", outbox_ids=ids)
+            outbox.mark_reported(conn, ids, now=now)
+            return 0
+        report = _failure_report(app, owner, failures, now=now)
+        row_id = outbox.enqueue(
+            conn,
+            recipient=owner,
+            kind="delivery-failure",
+            level=0,
+            slot=now,
+            message=report,
+            now=now,
+        )
+        if row_id is None:  # a report for this instant exists: the next pass reports these
+            return 0
+        outbox.mark_reported(conn, ids, now=now)
+    give_up_before = now - timedelta(hours=app.settings.delivery_give_up_hours)
+    with app.engine.begin() as conn:
+        mine = outbox.claim(conn, now=now, lease=CLAIM_LEASE, only_ids=[row_id])
+    _deliver(app, mine, now=now, mailer=mailer, result=result, give_up_before=give_up_before)
+    return len(failures)
 
 
 def _failure_report(
-    app: App, owner: str, failures: Sequence[FailedDelivery], *, now: datetime
+    app: App, owner: str, failures: Sequence[outbox.Failure], *, now: datetime
 ) -> EmailMessage:
     renderer = Renderer(app.settings.templates_dir)
-    view = failure_report_view(failures, tz=app.settings.zone, now=now)
-    return _email(
-        app, renderer.render("delivery-failure", view), owner, "delivery-failure", now, now
+    view = failure_report_view(
+        [
+            FailedDelivery(f.recipient, f.kind, f.slot, f.message_id, f.reply, f.attempts)
+            for f in failures
+        ],
+        tz=app.settings.zone,
+        now=now,
     )
+    rendered = renderer.render("delivery-failure", view)
+    return _email(app, rendered, owner, "delivery-failure", now, now)
 
 
 def preview(app: App, *, email: str, now: datetime) -> tuple[PlannedMessage, EmailMessage] | None:

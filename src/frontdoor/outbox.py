@@ -2,22 +2,29 @@
 
 Delivery is at least once. :func:`enqueue` writes a message and the breaches it covers in
 the caller's transaction, unique per (recipient, kind, slot), so planning a slot twice adds
-nothing. The delivery pass reads :func:`pending` rows, sends them, then :func:`mark_sent`
-stamps each with the server's reply. A crash after sending and before marking leaves the row
-pending; the next pass sends it again with the same Message-ID (one duplicate, never a loss).
+nothing; a newer message to the same recipient and level supersedes their older unsent one
+(the newer one lists every item still open), so an outage does not end in a burst of stale
+digests. The delivery pass :func:`claim` s pending rows (compare-and-set, so two processes
+never send the same row at once), sends them, then :func:`mark_sent` stamps each with the
+server's reply. A crash after sending and before marking leaves the row pending; once its
+claim expires the next pass sends it again with the same Message-ID (one duplicate, never a
+loss). A row fails for good only when the server refuses its recipient (5xx) or it is still
+undelivered ``give up`` hours after it was queued; failures are reported once
+(:func:`unreported_failures`, :func:`mark_reported`).
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -95,17 +102,54 @@ def enqueue(
             insert(table_of(OutboxItem)),
             [{"outbox_id": new_id, "breach_id": bid, "is_new": new} for bid, new in items],
         )
+    if level > 0:
+        o = table.c
+        conn.execute(
+            update(table)
+            .where(
+                o.recipient == recipient,
+                o.level == level,
+                o.id < new_id,
+                o.sent_at.is_(None),
+                o.failed_at.is_(None),
+            )
+            .values(failed_at=now, superseded_by=new_id, last_error="superseded by a newer message")
+        )
     return int(new_id)
 
 
-def pending(conn: Connection, *, limit: int = 500) -> list[PendingMessage]:
-    """Unsent messages that have not failed for good, oldest first."""
-    o = table_of(Outbox).c
+def claim(
+    conn: Connection,
+    *,
+    now: datetime,
+    lease: timedelta,
+    only_ids: Sequence[int] | None = None,
+    limit: int = 500,
+) -> list[PendingMessage]:
+    """Claim up to ``limit`` pending rows (oldest first; only ``only_ids`` when given) for
+    ``lease`` and return them. A row claimed by another pass whose lease has not expired is
+    skipped; the claim is a compare-and-set on the row, safe on both engines."""
+    o = table_of(Outbox)
+    c = o.c
+    free = and_(
+        c.sent_at.is_(None),
+        c.failed_at.is_(None),
+        or_(c.claimed_until.is_(None), c.claimed_until <= now),
+    )
+    candidates = select(c.id).where(free).order_by(c.id).limit(limit)
+    if only_ids is not None:
+        candidates = candidates.where(c.id.in_(list(only_ids)))
+    ids = list(conn.execute(candidates).scalars())
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    conn.execute(
+        update(o).where(c.id.in_(ids), free).values(claim_token=token, claimed_until=now + lease)
+    )
     rows = conn.execute(
-        select(o.id, o.recipient, o.kind, o.slot, o.message_id, o.attempts, o.message)
-        .where(o.sent_at.is_(None), o.failed_at.is_(None))
-        .order_by(o.id)
-        .limit(limit)
+        select(c.id, c.recipient, c.kind, c.slot, c.message_id, c.attempts, c.message)
+        .where(c.claim_token == token)
+        .order_by(c.id)
     )
     return [
         PendingMessage(rid, recipient, kind, slot, mid, attempts, parse(text))
@@ -124,6 +168,7 @@ def mark_sent(conn: Connection, row_id: int, *, now: datetime, reply: str) -> bo
             reply=reply[:_REPLY_MAX],
             attempts=o.c.attempts + 1,
             last_attempt_at=now,
+            claimed_until=None,
         )
     )
     return result.rowcount == 1
@@ -136,24 +181,67 @@ def mark_failed(
     now: datetime,
     reply: str,
     permanent: bool,
-    max_attempts: int,
+    give_up_before: datetime,
 ) -> bool:
-    """Record a failed attempt. The row fails for good (``failed_at``) when the failure is
-    permanent or this was attempt ``max_attempts``; returns True in that case."""
+    """Record a failed attempt and release the claim. The row fails for good (``failed_at``)
+    when the failure is permanent or the row was queued before ``give_up_before``; returns
+    True only when this call ended the row."""
     o = table_of(Outbox)
-    attempts = conn.execute(select(o.c.attempts).where(o.c.id == row_id)).scalar_one() + 1
-    final = permanent or attempts >= max_attempts
-    conn.execute(
+    c = o.c
+    created = conn.execute(
+        select(c.created_at).where(c.id == row_id, c.sent_at.is_(None), c.failed_at.is_(None))
+    ).scalar_one_or_none()
+    if created is None:  # sent or ended meanwhile by another pass
+        return False
+    final = permanent or created < give_up_before
+    result = conn.execute(
         update(o)
-        .where(o.c.id == row_id, o.c.sent_at.is_(None))
+        .where(c.id == row_id, c.sent_at.is_(None), c.failed_at.is_(None))
         .values(
-            attempts=attempts,
+            attempts=c.attempts + 1,
             last_attempt_at=now,
             last_error=reply[:_REPLY_MAX],
             failed_at=now if final else None,
+            claimed_until=None,
         )
     )
-    return final
+    return final and result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A row that failed for good and has not been reported yet."""
+
+    id: int
+    recipient: str
+    kind: str
+    slot: datetime
+    message_id: str
+    reply: str
+    attempts: int
+
+
+def unreported_failures(conn: Connection) -> list[Failure]:
+    """Rows that failed for good (not superseded, not failure reports themselves) and have
+    not been reported to the system owner."""
+    c = table_of(Outbox).c
+    rows = conn.execute(
+        select(c.id, c.recipient, c.kind, c.slot, c.message_id, c.last_error, c.attempts)
+        .where(
+            c.failed_at.is_not(None),
+            c.reported_at.is_(None),
+            c.superseded_by.is_(None),
+            c.kind != "delivery-failure",
+        )
+        .order_by(c.id)
+    )
+    return [Failure(i, r, k, s, m, e or "", a) for i, r, k, s, m, e, a in rows]
+
+
+def mark_reported(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
+    """Stamp ``reported_at`` on ``ids`` (in the transaction that queues the report)."""
+    o = table_of(Outbox)
+    conn.execute(update(o).where(o.c.id.in_(list(ids))).values(reported_at=now))
 
 
 @dataclass(frozen=True)
@@ -166,7 +254,8 @@ class Backlog:
 
 
 def backlog(conn: Connection, *, failed_since: datetime) -> Backlog:
-    """Pending rows, the oldest pending creation time, and failures since ``failed_since``."""
+    """Pending rows, the oldest pending creation time, and failures since ``failed_since``
+    (a superseded message is not a failure)."""
     o = table_of(Outbox).c
     count, oldest = conn.execute(
         select(func.count(), func.min(o.created_at)).where(
@@ -174,11 +263,8 @@ def backlog(conn: Connection, *, failed_since: datetime) -> Backlog:
         )
     ).one()
     failed = conn.execute(
-        select(func.count()).where(o.failed_at.is_not(None), o.failed_at >= failed_since)
+        select(func.count()).where(
+            o.failed_at.is_not(None), o.failed_at >= failed_since, o.superseded_by.is_(None)
+        )
     ).scalar_one()
     return Backlog(pending=count, oldest_pending=oldest, failed=failed)
-
-
-def ids_of(rows: Sequence[PendingMessage]) -> list[int]:
-    """Row ids, for log lines."""
-    return [r.id for r in rows]

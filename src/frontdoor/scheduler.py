@@ -90,10 +90,11 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
 
     * ``full-scan``: at start and every ``full_scan_interval_minutes`` (reconciliation);
     * ``scan``: the incremental pass every ``scan_interval_minutes``;
-    * ``digest``: at each slot time, Monday to Friday in the configured zone, and at start
-      when the latest slot has not been handled (no ``digest`` heartbeat since it); on a bank
-      holiday it logs ``digest_skipped_bank_holiday`` and does nothing;
-    * ``delivery``: at start and every 5 minutes, sends what is still pending.
+    * ``digest``: at each slot time, Monday to Friday in the configured zone, and at start;
+      it runs the digest pass only when the latest working-day slot has not been handled (no
+      ``digest`` heartbeat since it), so a bank holiday logs ``digest_skipped_bank_holiday``;
+    * ``delivery``: at start and every 5 minutes; first catches up a slot whose digest run
+      failed or misfired, then sends what is still pending.
 
     The interval jobs first fire one interval after ``clock()``; the digest slots are wall
     times in ``settings.zone``, so they follow GMT and BST.
@@ -109,19 +110,34 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
 
     schedule = DigestSchedule(app.calendar, settings.slot_times)
 
+    def slot_missed(now: datetime) -> bool:
+        slot = schedule.latest_at_or_before(now)  # always a working-day slot
+        with app.engine.connect() as conn:
+            last = heartbeat.read_heartbeats(conn).get("digest")
+        return last is None or last.last_ok_at < slot
+
     def digest(now: datetime) -> Counts:
+        # Runs the pass when the latest slot has not been handled: at a slot, and at start
+        # after the worker was down over one (a slot planned twice would add nothing, by
+        # the outbox's unique key, but would cost a scan).
+        if slot_missed(now):
+            return passes.digest(now)
         day = app.calendar.local_date(now)
         if not app.calendar.is_working_day(day):
             log.info("digest_skipped_bank_holiday", local_date=day.isoformat())
             return {"skipped_bank_holiday": 1}
-        # At start: catch up a slot missed while the worker was down, and nothing else (a
-        # slot already handled would only be planned again, harmlessly, by its unique key).
-        slot = schedule.latest_at_or_before(now)
-        with app.engine.connect() as conn:
-            last = heartbeat.read_heartbeats(conn).get("digest")
-        if last is not None and last.last_ok_at >= slot:
-            return {"slot_already_done": 1}
-        return passes.digest(now)
+        return {"slot_already_done": 1}
+
+    def delivery(now: datetime) -> Counts:
+        # A slot whose digest run failed (say the database was locked) or was dropped as a
+        # misfire is caught up here, within one delivery interval.
+        counts: dict[str, object] = {}
+        if slot_missed(now):
+            counts.update({f"digest_{k}": v for k, v in passes.digest(now).items()})
+            with app.engine.begin() as conn:
+                heartbeat.beat(conn, "digest", now=now, detail={"caught_up": 1})
+        counts.update(passes.deliver(now))
+        return counts
 
     slots = [
         CronTrigger(day_of_week="mon-fri", hour=t.hour, minute=t.minute, timezone=zone)
@@ -136,7 +152,7 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
         ),
         JobSpec("scan", every(timedelta(minutes=settings.scan_interval_minutes)), passes.scan),
         JobSpec("digest", OrTrigger(slots), digest, run_at_start=True),
-        JobSpec("delivery", every(DELIVERY_INTERVAL), passes.deliver, run_at_start=True),
+        JobSpec("delivery", every(DELIVERY_INTERVAL), delivery, run_at_start=True),
     ]
 
 

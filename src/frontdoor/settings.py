@@ -58,8 +58,11 @@ class Settings(BaseSettings):
     system_owner_email: str | None = Field(
         default=None, description="receives delivery-failure reports"
     )
-    delivery_max_attempts: int = Field(
-        default=10, ge=1, le=1000, description="delivery passes before a message is given up"
+    delivery_give_up_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 30,
+        description="a message still undelivered this long after it was queued is given up",
     )
 
     # -- digests and escalation ------------------------------------------------------------

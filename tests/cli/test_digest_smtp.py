@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from frontdoor import db
 from frontdoor.models import Outbox, table_of
+from frontdoor.notify import CLAIM_LEASE
 from tests.conftest import REPO
 from tests.factories import TEAM_ROW, load
 from tests.smtp_server import PASSWORD, SENDER, USER, Cert, Security, Server
@@ -132,7 +133,8 @@ def test_killing_the_sender_never_loses_a_digest(
     assert running[0].returncode == -signal.SIGKILL
     server.handler.on_data = server.handler.on_rcpt = None
 
-    recovery = _digest(env, MON_0830 + timedelta(minutes=5))  # same slot
+    # Same slot, once the dead process's claim on its rows has expired.
+    recovery = _digest(env, MON_0830 + CLAIM_LEASE + timedelta(minutes=1))
     out, err = recovery.communicate(timeout=60)
     assert recovery.returncode == 0, err
 
@@ -158,13 +160,13 @@ def test_killing_the_sender_never_loses_a_digest(
 
     # A third run for the same slot sends nothing at all.
     before = len(server.handler.received)
-    third = _digest(env, MON_0830 + timedelta(minutes=10))
+    third = _digest(env, MON_0830 + CLAIM_LEASE + timedelta(minutes=2))
     third.communicate(timeout=60)
     assert third.returncode == 0
     assert len(server.handler.received) == before
 
 
-def test_wrong_password_is_a_permanent_failure_reported_and_recorded(
+def test_a_wrong_password_keeps_every_message_for_when_it_is_fixed(
     start_server: Callable[[Security], Server], cert: Cert, tmp_path: Path
 ) -> None:
     server = start_server("starttls")
@@ -172,15 +174,22 @@ def test_wrong_password_is_a_permanent_failure_reported_and_recorded(
     env = {**_env(url, server.port, cert), "FRONTDOOR_SMTP_PASSWORD": "wrong"}
     proc = _digest(env, MON_0830)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    assert "3 failed" in out
+    assert proc.returncode == 1, err  # messages left undelivered
+    assert "0 sent, 3 to retry, 0 failed" in out
+    assert "535" in err  # the log says why
     assert server.handler.received == []
     engine = db.make_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(select(OUT.failed_at, OUT.last_error)).all()
     engine.dispose()
     assert len(rows) == 3
-    assert all(r.failed_at is not None and r.last_error.startswith("535") for r in rows)
+    assert all(r.failed_at is None and r.last_error.startswith("535") for r in rows)
+
+    # The password is fixed: the next pass (after the claim lease) delivers all three.
+    fixed = _digest(_env(url, server.port, cert), MON_0830 + CLAIM_LEASE + timedelta(minutes=1))
+    out, err = fixed.communicate(timeout=60)
+    assert fixed.returncode == 0, err
+    assert len(server.handler.received) == 3
 
 
 def test_server_down_then_up_delivers_on_the_next_pass(
@@ -192,12 +201,12 @@ def test_server_down_then_up_delivers_on_the_next_pass(
     env = {**_env(url, free_port(), cert), "FRONTDOOR_SMTP_ATTEMPTS": "1"}
     proc = _digest(env, MON_0830)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 1, err  # undelivered, waiting for a retry
     assert "0 sent, 3 to retry" in out
 
     server = start_server("starttls")
     env = _env(url, server.port, cert)
-    again = _digest(env, MON_0830 + timedelta(minutes=5))
+    again = _digest(env, MON_0830 + timedelta(minutes=5))  # failed attempts release claims
     out, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     assert "3 sent" in out

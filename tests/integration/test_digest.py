@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from frontdoor.bootstrap import App, build_app
-from frontdoor.mailer import DeliveryResult, FakeMailer, OnMessage
+from frontdoor.mailer import DeliveryResult, FakeMailer, OnMessage, message_id_of
 from frontdoor.models import Contact, NotifyBaseline, Outbox, OutboxItem, Rationale, table_of
-from frontdoor.notify import deliver_pending, run_digest
+from frontdoor.notify import CLAIM_LEASE, deliver_pending, run_digest
 from frontdoor.settings import Settings, load_settings
 from tests.conftest import REPO
 from tests.factories import TEAM_ROW, load
@@ -349,7 +349,9 @@ def test_a_crash_between_sending_and_marking_resends_that_message_once(
     assert [r.sent_at for r in outbox_rows(engine)] == [None, None]
 
     recovery = FakeMailer()
-    out = deliver_pending(app, now=MON_0830 + timedelta(minutes=5), mailer=recovery)
+    # The dead pass's claim holds its rows for CLAIM_LEASE; then the recovery pass takes them.
+    assert deliver_pending(app, now=MON_0830 + timedelta(minutes=5), mailer=recovery).sent == 0
+    out = deliver_pending(app, now=MON_0830 + CLAIM_LEASE, mailer=recovery)
     assert out.sent == 2
     first_id = crashing.inner.outbox[0]["Message-ID"]
     ids = [m["Message-ID"] for m in recovery.outbox]
@@ -375,3 +377,141 @@ def test_slots_follow_local_time_across_dst_and_skip_bank_holidays(
     bst = run_digest(app, now=datetime(2027, 3, 30, 7, 31, tzinfo=UTC), mailer=mailer)
     assert bst.slot == datetime(2027, 3, 30, 7, 30, tzinfo=UTC)
     assert "30 Mar 2027 08:30 BST" in text_of(mailer.outbox[-1])
+
+
+def test_a_corrected_received_at_drops_an_item_that_is_no_longer_overdue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    app = make_app(engine)
+    teams(engine, tmp_path)
+    contacts(engine, tmp_path, [contact("C1", MON_0830 - timedelta(hours=30))])
+    mailer = FakeMailer()
+    first = run_digest(app, now=MON_0830, mailer=mailer)
+    assert [i.record_id for i in first.messages[0].items] == ["C1"]
+    # A corrected export: C1 was received at 11:00 on Monday, so it is due Tuesday 11:00.
+    contacts(
+        engine,
+        tmp_path,
+        [contact("C1", MON_0830 + timedelta(hours=2, minutes=30))],
+        ingested_at=MON_1230,
+    )
+    later = run_digest(app, now=TUE_0830, mailer=mailer)
+    assert later.items == 0
+    assert later.messages == []
+
+
+def test_a_new_item_in_a_second_run_for_the_same_slot_waits_for_the_next_slot(
+    engine: Engine, tmp_path: Path
+) -> None:
+    app = make_app(engine)
+    teams(engine, tmp_path)
+    run_digest(app, now=MON_0830 - timedelta(days=3), mailer=FakeMailer())  # go-live, Friday
+    contacts(engine, tmp_path, [contact("C1", MON_0830 - timedelta(hours=26))])
+    mailer = FakeMailer()
+    first = run_digest(app, now=MON_0830, mailer=mailer)
+    assert first.queued == 1
+    contacts(
+        engine,
+        tmp_path,
+        [contact("C2", MON_0830 - timedelta(hours=25))],
+        ingested_at=MON_0830 + timedelta(minutes=1),
+    )
+    second = run_digest(app, now=MON_0830 + timedelta(minutes=2), mailer=mailer)
+    assert [m.reason for m in second.messages] == ["new"]  # the planner wants to tell C2
+    assert (second.queued, second.already_queued) == (0, 1)  # but the slot is taken
+    assert len(mailer.outbox) == 1
+    nxt = run_digest(app, now=MON_1230, mailer=mailer)
+    assert nxt.queued == 1
+    assert "C2" in text_of(mailer.outbox[-1])
+
+
+def test_manager_addresses_differing_only_in_case_are_one_mailbox(
+    engine: Engine, tmp_path: Path
+) -> None:
+    app = make_app(engine)
+    rows = [
+        TEAM_ROW,
+        {**TEAM_ROW, "team_id": "DAT-B", "manager_email": TM.upper()},
+    ]
+    assert load(engine, tmp_path, "teams", rows).rejected == 0
+    contacts(
+        engine,
+        tmp_path,
+        [
+            contact("A1", MON_0830 - timedelta(days=2), team="DAT-A"),
+            contact("B1", MON_0830 - timedelta(days=2), team="DAT-B"),
+        ],
+    )
+    out = run_digest(app, now=MON_0830, mailer=FakeMailer())
+    level1 = [m for m in out.messages if m.level == 1]
+    assert [(m.recipient_email, len(m.items)) for m in level1] == [(TM, 2)]
+
+
+def test_a_login_failure_fails_nothing_for_good_and_an_old_message_is_given_up_and_reported(
+    engine: Engine, tmp_path: Path
+) -> None:
+    app = make_app(engine, delivery_give_up_hours=24)
+    teams(engine, tmp_path)
+    contacts(engine, tmp_path, [contact("C1", MON_0830 - timedelta(days=3))])
+
+    class LoginRefused(FakeMailer):
+        def send_batch(
+            self, messages: Sequence[EmailMessage], *, on_message: OnMessage | None = None
+        ) -> list[DeliveryResult]:
+            results = []
+            for m in messages:
+                refused = "535 5.7.8 Authentication failed"
+                mid, to = message_id_of(m), str(m["To"])
+                mine = [DeliveryResult(mid, to, False, True, refused, connection=True)]
+                results += mine
+                if on_message is not None:
+                    on_message(mine)
+            return results
+
+    out = run_digest(app, now=MON_0830, mailer=LoginRefused())
+    assert out.delivery is not None
+    assert (out.delivery.retry_later, out.delivery.failed) == (1, 0)
+    (row,) = outbox_rows(engine)
+    assert row.failed_at is None  # waits for the configuration to be fixed
+
+    # Still refused a day and a half later: now given up, and reported to the owner once.
+    later = MON_0830 + timedelta(hours=36)
+    working = FakeMailer()
+    gone = deliver_pending(app, now=later, mailer=LoginRefused())
+    assert gone.failed == 1
+    rows = {r.kind: r for r in outbox_rows(engine)}
+    assert rows["backlog"].failed_at == later
+    assert rows["backlog"].reported_at == later
+    report = rows["delivery-failure"]
+    assert report.recipient == OWNER
+    assert report.sent_at is None  # the report itself could not be sent: it waits
+    again = deliver_pending(app, now=later + timedelta(minutes=15), mailer=working)
+    assert again.sent == 1
+    assert again.reported == 0  # reported once, not again
+    (owner_mail,) = working.outbox
+    assert "535 5.7.8" in text_of(owner_mail)
+    # The items of the lost message are new again for the manager at the next slot.
+    nxt = run_digest(app, now=later + timedelta(minutes=30), mailer=working)
+    assert [(m.kind, m.reason) for m in nxt.messages if m.level == 1] == [("backlog", "backlog")]
+
+
+def test_outbox_folder_delivers_only_this_runs_messages(engine: Engine, tmp_path: Path) -> None:
+    from frontdoor.filemailer import FileMailer
+
+    app = make_app(engine)
+    teams(engine, tmp_path)
+    contacts(engine, tmp_path, [contact("C1", MON_0830 - timedelta(days=3))])
+    run_digest(app, now=MON_0830, mailer=FakeMailer(fail_transient=[TM]))  # pending for SMTP
+    contacts(
+        engine,
+        tmp_path,
+        [contact("X1", MON_0830 - timedelta(hours=25), team="DAT-C")],
+        ingested_at=MON_0830 + timedelta(hours=1),
+    )
+    files = FileMailer(tmp_path / "mail")
+    run_digest(app, now=MON_1230, mailer=files, outbox_dir=tmp_path / "mail")
+    rows = {r.recipient: r for r in outbox_rows(engine)}
+    assert rows["tm.c@example.org"].reply is not None
+    assert rows["tm.c@example.org"].reply.startswith("written to ")
+    assert rows[TM].sent_at is None  # left for the SMTP delivery pass
+    assert all("tm.c@example.org" in p.name for p in files.written)

@@ -163,6 +163,27 @@ def test_the_digest_job_runs_only_when_the_latest_slot_has_not_been_handled(app:
     assert rec.calls == [("digest", monday_0900)]
 
 
+def test_a_restart_on_a_bank_holiday_catches_up_a_missed_slot_and_delivery_catches_up_too(
+    app: App,
+) -> None:
+    rec = Recorder()
+    jobs = jobs_by_name(app, rec.passes())
+    with app.engine.begin() as conn:  # last handled: Thursday 24 December 12:30
+        beat(conn, "digest", now=datetime(2026, 12, 24, 12, 30, 2, tzinfo=UTC), detail={})
+    boxing_day_observed = datetime(2026, 12, 28, 10, 0, tzinfo=UTC)
+    assert jobs["digest"].run(boxing_day_observed) == {"calls": 1, "name_is_not_a_count": "digest"}
+    assert rec.calls == [("digest", boxing_day_observed)]
+    # The delivery job catches up the same way (a failed or misfired slot run) and then
+    # records the digest heartbeat, so the next delivery does not run it again.
+    rec.calls.clear()
+    counts = jobs["delivery"].run(boxing_day_observed)
+    assert rec.calls == [("digest", boxing_day_observed), ("deliver", boxing_day_observed)]
+    assert counts["digest_calls"] == 1
+    rec.calls.clear()
+    jobs["delivery"].run(boxing_day_observed)
+    assert rec.calls == [("deliver", boxing_day_observed)]
+
+
 def test_digest_skips_a_substitute_bank_holiday_without_calling_the_digest_pass(
     app: App,
 ) -> None:
@@ -174,6 +195,8 @@ def test_digest_skips_a_substitute_bank_holiday_without_calling_the_digest_pass(
         digest.trigger.get_next_fire_time(None, datetime(2026, 12, 26, tzinfo=UTC))
         == boxing_day_observed
     )
+    with app.engine.begin() as conn:  # Thursday 24 December's 16:00 slot was handled
+        beat(conn, "digest", now=datetime(2026, 12, 24, 16, 0, 3, tzinfo=UTC), detail={})
     with capture_logs() as logs:
         counts = digest.run(boxing_day_observed)
     assert rec.calls == []

@@ -52,6 +52,10 @@ def upgrade() -> None:
         sa.Column("sent_at", frontdoor.dbtypes.UtcDateTime(timezone=True), nullable=True),
         sa.Column("reply", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("failed_at", frontdoor.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("superseded_by", sa.Integer(), nullable=True),
+        sa.Column("reported_at", frontdoor.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("claimed_until", frontdoor.dbtypes.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("recipient", "kind", "slot", name="uq_outbox_recipient_kind_slot"),
     )
