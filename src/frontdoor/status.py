@@ -4,6 +4,8 @@ waiting in the outbox. A read of the database only; ``now`` is passed in.
 *Stale* means that neither the ``scan`` nor the ``full-scan`` heartbeat is newer than
 ``now - max_age``: the scheduler is down, stuck, or every scan is failing. A database that
 no scheduler has ever run against has no heartbeat at all, which counts as stale too.
+*Mail stuck* means a message has waited in the outbox for longer than ``max_age``: the SMTP
+server is unreachable or refuses the login. Either makes the status unhealthy.
 """
 
 from __future__ import annotations
@@ -55,9 +57,15 @@ class Status:
         return last is None or last < self.now - self.max_age
 
     @property
+    def mail_stuck(self) -> bool:
+        """A message has waited in the outbox for longer than ``max_age``."""
+        oldest = self.oldest_pending_at
+        return oldest is not None and oldest < self.now - self.max_age
+
+    @property
     def healthy(self) -> bool:
-        """Not stale."""
-        return not self.stale
+        """Neither stale nor with mail stuck in the outbox."""
+        return not self.stale and not self.mail_stuck
 
     @property
     def problem(self) -> str | None:
@@ -68,6 +76,12 @@ class Status:
         if self.stale:
             minutes = int(self.max_age.total_seconds() // 60)
             return f"no scheduled scan has finished in the last {minutes} minutes"
+        if self.mail_stuck:
+            minutes = int(self.max_age.total_seconds() // 60)
+            return (
+                f"{self.pending} message(s) waiting in the outbox, the oldest for more than "
+                f"{minutes} minutes (is the SMTP server reachable and the login right?)"
+            )
         return None
 
 
@@ -109,7 +123,8 @@ def _jobs(status: Status) -> list[str]:
 
 def print_status(status: Status, tz: tzinfo, out: TextIO) -> None:
     """The status for a person, times in ``tz``."""
-    verdict = "OK" if status.healthy else f"STALE: {status.problem}"
+    label = "STALE" if status.stale else "MAIL STUCK"
+    verdict = "OK" if status.healthy else f"{label}: {status.problem}"
     out.write(f"frontdoor status at {format_local(status.now, tz)}: {verdict}\n")
     out.write("Scheduler jobs, last success:\n")
     for job in _jobs(status):

@@ -168,7 +168,7 @@ def test_last_scan_state_is_the_newest_ran_at(engine: Engine) -> None:
 def test_status_text_and_json_report_jobs_and_outbox(engine: Engine) -> None:
     heartbeat(engine, "full-scan", NOW - timedelta(minutes=30), findings=12)
     heartbeat(engine, "scan", NOW - timedelta(minutes=5), new_breaches=1)
-    outbox_row(engine, created_at=NOW - timedelta(hours=2))
+    outbox_row(engine, created_at=NOW - timedelta(minutes=20))
     outbox_row(engine, created_at=NOW - timedelta(days=2), failed_at=NOW - timedelta(days=1))
     st = status_at(engine)
 
@@ -179,7 +179,7 @@ def test_status_text_and_json_report_jobs_and_outbox(engine: Engine) -> None:
     assert "  full-scan  2026-11-23 09:30 GMT (30 min ago)  findings=12\n" in text
     assert "  scan       2026-11-23 09:55 GMT (5 min ago)  new_breaches=1\n" in text
     assert "  digest     never\n" in text
-    assert "Outbox: 1 pending (oldest queued 2026-11-23 08:00 GMT (2 h ago)), 1 failed" in text
+    assert "Outbox: 1 pending (oldest queued 2026-11-23 09:40 GMT (20 min ago)), 1 failed" in text
 
     doc = json.loads(json.dumps(status_document(st)))
     assert doc["healthy"] is True
@@ -193,7 +193,7 @@ def test_status_text_and_json_report_jobs_and_outbox(engine: Engine) -> None:
     assert doc["jobs"]["digest"] == {"last_ok_at": None, "detail": None}
     assert doc["outbox"] == {
         "pending": 1,
-        "oldest_pending_created_at": "2026-11-23T08:00:00Z",
+        "oldest_pending_created_at": "2026-11-23T09:40:00Z",
         "failed_last_7_days": 1,
     }
 
@@ -203,3 +203,22 @@ def test_stale_status_text_says_why(engine: Engine) -> None:
     print_status(status_at(engine), LONDON, out)
     first = out.getvalue().splitlines()[0]
     assert first.startswith("frontdoor status at 2026-11-23 10:00 GMT: STALE: no scheduled scan")
+
+
+def test_mail_waiting_longer_than_the_max_age_is_unhealthy_even_with_fresh_scans(
+    engine: Engine,
+) -> None:
+    heartbeat(engine, "scan", NOW - timedelta(minutes=1))
+    outbox_row(engine, created_at=NOW - MAX_AGE + timedelta(minutes=1))  # young: fine
+    st = status_at(engine)
+    assert st.healthy
+    outbox_row(engine, created_at=NOW - MAX_AGE - timedelta(minutes=1))
+    st = status_at(engine)
+    assert not st.stale
+    assert st.mail_stuck
+    assert not st.healthy
+    assert st.problem is not None
+    assert "2 message(s) waiting in the outbox" in st.problem
+    out = io.StringIO()
+    print_status(st, LONDON, out)
+    assert out.getvalue().startswith("frontdoor status at 2026-11-23 10:00 GMT: MAIL STUCK: ")
