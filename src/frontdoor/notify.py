@@ -241,8 +241,13 @@ def run_digest(
     return out
 
 
-# How long a delivery pass holds the rows it claimed; a pass that died releases them then.
+# The default of FRONTDOOR_DELIVERY_CLAIM_SECONDS: how long a delivery pass holds the rows it
+# claimed; the rows of a pass that died are sent by another pass after it.
 CLAIM_LEASE = timedelta(minutes=10)
+
+
+def _lease(app: App) -> timedelta:
+    return timedelta(seconds=app.settings.delivery_claim_seconds)
 
 
 def deliver_pending(
@@ -253,7 +258,7 @@ def deliver_pending(
     from several processes (the recovery pass)."""
     give_up_before = now - timedelta(hours=app.settings.delivery_give_up_hours)
     with app.engine.begin() as conn:
-        rows = outbox.claim(conn, now=now, lease=CLAIM_LEASE, only_ids=only_ids)
+        rows = outbox.claim(conn, now=now, lease=_lease(app), only_ids=only_ids)
     result = DeliveryOutcome()
     _deliver(app, rows, now=now, mailer=mailer, result=result, give_up_before=give_up_before)
     if only_ids is None:
@@ -343,7 +348,7 @@ def _report_failures(app: App, *, now: datetime, mailer: Mailer, result: Deliver
         outbox.mark_reported(conn, ids, now=now)
     give_up_before = now - timedelta(hours=app.settings.delivery_give_up_hours)
     with app.engine.begin() as conn:
-        mine = outbox.claim(conn, now=now, lease=CLAIM_LEASE, only_ids=[row_id])
+        mine = outbox.claim(conn, now=now, lease=_lease(app), only_ids=[row_id])
     _deliver(app, mine, now=now, mailer=mailer, result=result, give_up_before=give_up_before)
     return len(failures)
 

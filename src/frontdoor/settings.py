@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         description="a message still undelivered this long after it was queued is given up",
     )
 
+    delivery_claim_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=86400,
+        description="how long a delivery pass holds the messages it is sending; a pass that "
+        "died releases them after this",
+    )
+
     # -- digests and escalation ------------------------------------------------------------
     digest_slots: str = Field(
         default="08:30,12:30,16:00", description="local HH:MM times on working days"
