@@ -25,7 +25,8 @@ log = structlog.get_logger()
 def digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """``frontdoor digest [--now ISO] [--dry-run] [--outbox DIR]``: 0 when every message
     was delivered (or none was due), 1 when some failed or wait in the outbox for a retry."""
-    from frontdoor.notify import build_mailer, run_digest
+    from frontdoor.delivery import build_mailer
+    from frontdoor.notify import run_digest
 
     db.require_current_schema(app.engine)
     mailer: Mailer
@@ -93,7 +94,8 @@ def preview_digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:
 
 def send_test_email(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """``frontdoor send-test-email --to ADDR``: one message now, the server's reply printed."""
-    from frontdoor.notify import build_mailer, send_test_email
+    from frontdoor.delivery import build_mailer
+    from frontdoor.notify import send_test_email
 
     mailer = build_mailer(app)
     result = send_test_email(app, to=args.to, now=now, mailer=mailer)

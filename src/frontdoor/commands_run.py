@@ -51,7 +51,7 @@ def passes_for(app: App, mailer: Mailer) -> Passes:
         return run_digest(app, now=now, mailer=mailer).counts()
 
     def deliver(now: datetime) -> Counts:
-        from frontdoor.notify import deliver_pending
+        from frontdoor.delivery import deliver_pending
 
         return deliver_pending(app, now=now, mailer=mailer).counts()
 
@@ -60,7 +60,7 @@ def passes_for(app: App, mailer: Mailer) -> Passes:
 
 def run(app: App, args: argparse.Namespace) -> int:
     """``frontdoor run``: the scheduler, until SIGTERM or SIGINT (then exit 0)."""
-    from frontdoor.notify import build_mailer
+    from frontdoor.delivery import build_mailer
 
     del args  # no options yet
     mailer = build_mailer(app)  # ConfigError (exit 2) names a missing SMTP variable

@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import select
 
 from frontdoor import db
+from frontdoor.delivery import CLAIM_LEASE
 from frontdoor.models import Outbox, table_of
-from frontdoor.notify import CLAIM_LEASE
 from tests.conftest import REPO
 from tests.factories import TEAM_ROW, load
 from tests.smtp_server import PASSWORD, SENDER, USER, Cert, Security, Server

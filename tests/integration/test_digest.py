@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from frontdoor.bootstrap import App, build_app
+from frontdoor.delivery import CLAIM_LEASE, deliver_pending
 from frontdoor.mailer import DeliveryResult, FakeMailer, OnMessage, message_id_of
 from frontdoor.models import Contact, NotifyBaseline, Outbox, OutboxItem, Rationale, table_of
-from frontdoor.notify import CLAIM_LEASE, deliver_pending, run_digest
+from frontdoor.notify import run_digest
 from frontdoor.settings import Settings, load_settings
 from tests.conftest import REPO
 from tests.factories import TEAM_ROW, load
