@@ -33,17 +33,17 @@ from types import FrameType
 from typing import Any
 
 import structlog
-from apscheduler.executors.pool import (  # type: ignore[import-untyped]  # no py.typed in 3.x
+from apscheduler.executors.pool import (
     ThreadPoolExecutor,
 )
-from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
-from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import (
     BackgroundScheduler,
 )
-from apscheduler.triggers.base import BaseTrigger  # type: ignore[import-untyped]
-from apscheduler.triggers.combining import OrTrigger  # type: ignore[import-untyped]
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
-from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from frontdoor import heartbeat

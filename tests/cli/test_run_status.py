@@ -35,7 +35,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(name="db_url")
-def _db_url(tmp_path: Path) -> Iterator[str]:
+def _db_url(tmp_path: Path) -> str:
     """A migrated SQLite file in tmp_path."""
     url = f"sqlite:///{tmp_path / 'frontdoor.sqlite3'}"
     engine = db.make_engine(url)

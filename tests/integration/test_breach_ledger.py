@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.models import Breach, ScanState
-from frontdoor.rules import load_rules
+from frontdoor.models import Breach, ScanState, table_of
+from frontdoor.rules import AttendanceRule, TimescaleRule, load_rules
 from frontdoor.scan import run_incremental_scan, run_scan
 from tests.conftest import REPO
 from tests.factories import load, load_team
@@ -114,7 +114,9 @@ def test_incremental_passes_find_what_a_full_scan_finds(
     assert ("contact-outcome-24h", "SOON") in breaches(engine)
     with engine.connect() as conn:
         state = conn.execute(
-            select(ScanState.cutoff).where(ScanState.rule_id == "contact-outcome-24h")
+            select(table_of(ScanState).c.cutoff).where(
+                table_of(ScanState).c.rule_id == "contact-outcome-24h"
+            )
         ).scalar_one()
     assert state == start + timedelta(minutes=15) - timedelta(hours=24)
 
@@ -200,13 +202,13 @@ def _daily(
     calendar: WorkingCalendar,
     start: datetime,
     days: int,
-    rules: list[object] | None = None,
+    rules: list[TimescaleRule | AttendanceRule] | None = None,
 ) -> None:
     for day in range(days):
         run_incremental_scan(
             engine,
             rules or RULES,
-            calendar,  # type: ignore[arg-type]
+            calendar,
             now=start + timedelta(days=day),
         )
 

@@ -10,6 +10,7 @@ import email
 import email.policy
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -90,7 +91,7 @@ def failure_view() -> sv.FailureReportView:
     return sv.failure_report_view(failures, tz=LONDON, now=NOW)
 
 
-VIEWS = {
+VIEWS: dict[str, Callable[[], object]] = {
     "digest": digest_view,
     "backlog": backlog_view,
     "escalation": escalation_view,
