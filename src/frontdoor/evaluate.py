@@ -220,7 +220,7 @@ def _instant_record_queries(
     ]
 
 
-def _s47_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
+def s47_open_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
     """(id, team, child, discussion held_at or None, start_date) of open S47 candidates."""
     discussion = table_of(StrategyDiscussion)
     s47 = table_of(S47Enquiry)
@@ -241,7 +241,7 @@ def _s47_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
     return base.where(or_(by_discussion, by_start))
 
 
-def _assessment_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
+def assessment_open_query(th: Threshold, today: date, dialect: str) -> Select[Any]:
     """(id, team, child, referral received_at) of open assessment candidates."""
     assessment = table_of(Assessment)
     referral = table_of(Referral)
@@ -282,10 +282,10 @@ def evaluate_timescale(
                 child,
                 held if held is not None else cal.start_of_day(_as_date(start)),
             )
-            for sid, team, child, held, start in fetch_raw(conn, _s47_query(th, today, dialect))
+            for sid, team, child, held, start in fetch_raw(conn, s47_open_query(th, today, dialect))
         )
     else:
-        rows.extend(fetch_raw(conn, _assessment_query(th, today, dialect)))
+        rows.extend(fetch_raw(conn, assessment_open_query(th, today, dialect)))
     # Each query returns distinct ids and the queries are disjoint (open vs. completed after
     # now), so no id repeats.
     return keep_overdue(rule, cal, rows, now=now, unique=True)
