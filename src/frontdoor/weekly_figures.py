@@ -45,48 +45,50 @@ test, into at most a few start-date groups that share one due day. Only a workin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    String,
     and_,
-    case,
     exists,
     false,
     func,
-    literal,
     or_,
     select,
     true,
-    type_coerce,
 )
 from sqlalchemy.orm import aliased
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.evaluate import (
     assessment_open_query,
-    due_function,
-    record_columns,
     s47_open_query,
     start_threshold,
 )
 from frontdoor.models import (
-    Assessment,
     Breach,
     Contact,
     Rationale,
     Referral,
-    S47Enquiry,
     StrategyAttendance,
     StrategyDiscussion,
     table_of,
 )
 from frontdoor.rules import AttendanceRule, TimescaleRule
+from frontdoor.weekly_timeliness import (
+    assessment_timed,
+    contact_branches,
+    count_if,
+    instant_timed,
+    s47_timed,
+    shift_instant,
+    timely,
+    timescale_rule,
+)
 from frontdoor.weeks import ReportWeek
 
 REPORT_AGENCIES = ("police", "health", "local_authority", "education")
@@ -169,190 +171,6 @@ def _figures(team_id: str | None, c: Counter[str]) -> TeamFigures:
     )
 
 
-def _count(flag: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((flag, 1), else_=0)), 0)
-
-
-def _shift(column: ColumnElement[datetime], delta: timedelta, dialect: str) -> ColumnElement[Any]:
-    """``column + delta`` in SQL for whole-second ``delta``, comparable with the column.
-
-    SQLite stores UTC as fixed-width text ``YYYY-MM-DD HH:MM:SS.ffffff``: whole seconds are
-    added with ``strftime`` and the unchanged microseconds appended.
-    """
-    seconds = int(delta.total_seconds())
-    if dialect == "sqlite":
-        raw = type_coerce(column, String())
-        shifted = func.strftime("%Y-%m-%d %H:%M:%S", raw, f"{seconds:+d} seconds")
-        return shifted.op("||")(func.substr(raw, 20))
-    return column + literal(delta)
-
-
-def _timescale(
-    rules: Sequence[TimescaleRule | AttendanceRule], record: str
-) -> TimescaleRule | None:
-    for rule in rules:
-        if isinstance(rule, TimescaleRule) and rule.enabled and rule.record == record:
-            return rule
-    return None
-
-
-def _day_groups(
-    rule: TimescaleRule, cal: WorkingCalendar, first: date, last: date
-) -> list[tuple[date, date, date]]:
-    """Start dates ``first..last`` grouped into runs that share one due date:
-    ``(first start, last start, due date)``; due dates never decrease with the start."""
-    groups: list[tuple[date, date, date]] = []
-    d = first
-    while d <= last:
-        due = cal.add_working_days(d, rule.limit)
-        if groups and groups[-1][2] == due:
-            groups[-1] = (groups[-1][0], d, due)
-        else:
-            groups.append((d, d, due))
-        d += _DAY
-    return groups
-
-
-@dataclass(frozen=True)
-class _Timed:
-    """How one record kind's clock looks in SQL for the "due in the week" figures."""
-
-    team: ColumnElement[str]
-    # start in [instant lo, instant hi) or start date in [day lo, day hi] (both inclusive)
-    start_in: Callable[[datetime, datetime, date, date], ColumnElement[bool]]
-    done_by_day: Callable[[date], ColumnElement[bool]]
-    from_: Any
-
-
-def _timely(
-    conn: Connection,
-    rule: TimescaleRule,
-    cal: WorkingCalendar,
-    week: ReportWeek,
-    timed: _Timed,
-    teams: Sequence[str],
-    counts: dict[str, Counter[str]],
-    prefix: str,
-) -> None:
-    """Adds ``<prefix>_due`` and ``<prefix>_met`` per team."""
-    lo = start_threshold(rule, cal, now=week.start)
-    hi = start_threshold(rule, cal, now=week.end)
-    due_in_week = timed.start_in(lo.instant, hi.instant, lo.day + _DAY, hi.day)
-    dialect = conn.dialect.name
-    if rule.clock == "working-days":
-        groups = _day_groups(rule, cal, lo.day + _DAY, hi.day)
-        met: ColumnElement[bool] = or_(
-            false(),
-            *(
-                and_(
-                    timed.start_in(cal.start_of_day(a), cal.start_of_day(b + _DAY), a, b),
-                    timed.done_by_day(due),
-                )
-                for a, b, due in groups
-            ),
-        )
-    elif rule.clock == "clock-hours":
-        c, _, done = record_columns(rule.record)
-        met = done <= _shift(c.received_at, rule.limit_delta, dialect)
-    else:
-        _working_hours_timely(conn, rule, cal, due_in_week, teams, counts, prefix)
-        return
-    for branch in _branches(rule.record, lo.instant):
-        query = (
-            select(timed.team, func.count(), _count(met))
-            .select_from(timed.from_)
-            .where(branch, due_in_week, timed.team.in_(teams))
-            .group_by(timed.team)
-        )
-        for team, due_n, met_n in conn.execute(query):
-            counts[team][f"{prefix}_due"] += int(due_n)
-            counts[team][f"{prefix}_met"] += int(met_n)
-
-
-def _branches(record: str, received_from: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Disjoint predicates that together select every record received at or after
-    ``received_from``, shaped for the indexes.
-
-    The contact table has no plain ``received_at`` index (it slows the live scan on SQLite,
-    stack-notes.md §8), only partial indexes on open contacts (``received_at``) and on
-    completed ones (``outcome_at``). An outcome is never before receipt, so a completed
-    contact received at or after ``received_from`` has ``outcome_at >= received_from``: a
-    range on the completed-contacts index that stays short for recent weeks.
-    """
-    if record != "contact":
-        return (true(),)
-    done = table_of(Contact).c.outcome_at
-    return (done.is_(None), done >= received_from)
-
-
-def _working_hours_timely(
-    conn: Connection,
-    rule: TimescaleRule,
-    cal: WorkingCalendar,
-    due_in_week: ColumnElement[bool],
-    teams: Sequence[str],
-    counts: dict[str, Counter[str]],
-    prefix: str,
-) -> None:
-    # Working hours (contacts/referrals only) have no closed form in SQL: check the week's
-    # candidates, already narrowed by SQL to those whose due moment is in the week.
-    c, _, done = record_columns(rule.record)
-    due_of = due_function(rule, cal)
-    query = select(c.team_id, c.received_at, done).where(due_in_week, c.team_id.in_(teams))
-    for team, received, completed in conn.execute(query):  # one week of records
-        counts[team][f"{prefix}_due"] += 1
-        if completed is not None and completed <= due_of(received):
-            counts[team][f"{prefix}_met"] += 1
-
-
-def _instant_timed(record: str, cal: WorkingCalendar) -> _Timed:
-    c, _, done = record_columns(record)
-    table = table_of(Contact if record == "contact" else Referral)
-
-    def start_in(lo: datetime, hi: datetime, _a: date, _b: date) -> ColumnElement[bool]:
-        return and_(c.received_at >= lo, c.received_at < hi)
-
-    return _Timed(
-        team=c.team_id,
-        start_in=start_in,
-        done_by_day=lambda day: done <= cal.end_of_day(day),
-        from_=table,
-    )
-
-
-def _s47_timed() -> _Timed:
-    s47, discussion = table_of(S47Enquiry), table_of(StrategyDiscussion)
-    s, d = s47.c, discussion.c
-
-    def start_in(lo: datetime, hi: datetime, a: date, b: date) -> ColumnElement[bool]:
-        return or_(
-            and_(d.held_at.is_not(None), d.held_at >= lo, d.held_at < hi),
-            and_(d.held_at.is_(None), s.start_date >= a, s.start_date <= b),
-        )
-
-    return _Timed(
-        team=s.team_id,
-        start_in=start_in,
-        done_by_day=lambda day: or_(s.icpc_not_required.is_(True), s.icpc_date <= day),
-        from_=s47.outerjoin(discussion, d.discussion_id == s.discussion_id),
-    )
-
-
-def _assessment_timed() -> _Timed:
-    assessment, referral = table_of(Assessment), table_of(Referral)
-    a, r = assessment.c, referral.c
-
-    def start_in(lo: datetime, hi: datetime, _a: date, _b: date) -> ColumnElement[bool]:
-        return and_(r.received_at >= lo, r.received_at < hi)
-
-    return _Timed(
-        team=a.team_id,
-        start_in=start_in,
-        done_by_day=lambda day: a.authorised_date <= day,
-        from_=assessment.join(referral, r.referral_id == a.referral_id),
-    )
-
-
 def week_figures(
     conn: Connection,
     rules: Sequence[TimescaleRule | AttendanceRule],
@@ -373,7 +191,7 @@ def week_figures(
 
     # Contacts received; contacts open at week end, by age.
     ct = table_of(Contact).c
-    for branch in _branches("contact", start):
+    for branch in contact_branches("contact", start):
         query = (
             select(ct.team_id, func.count())
             .where(branch, ct.team_id.in_(teams), ct.received_at >= start, ct.received_at < end)
@@ -387,9 +205,11 @@ def week_figures(
         query = (
             select(
                 ct.team_id,
-                _count(ct.received_at > end - 48 * _HOUR),
-                _count(and_(ct.received_at > end - 72 * _HOUR, ct.received_at <= end - 48 * _HOUR)),
-                _count(ct.received_at <= end - 72 * _HOUR),
+                count_if(ct.received_at > end - 48 * _HOUR),
+                count_if(
+                    and_(ct.received_at > end - 72 * _HOUR, ct.received_at <= end - 48 * _HOUR)
+                ),
+                count_if(ct.received_at <= end - 72 * _HOUR),
             )
             .where(open_at_end, ct.received_at <= end - 24 * _HOUR, ct.team_id.in_(teams))
             .group_by(ct.team_id)
@@ -401,14 +221,14 @@ def week_figures(
 
     # Timeliness of the four timescale rules (due moment in the week).
     for record, prefix, timed in (
-        ("contact", "contact", _instant_timed("contact", cal)),
-        ("referral", "referral", _instant_timed("referral", cal)),
-        ("s47_enquiry", "s47", _s47_timed()),
-        ("assessment", "assessment", _assessment_timed()),
+        ("contact", "contact", instant_timed("contact", cal)),
+        ("referral", "referral", instant_timed("referral", cal)),
+        ("s47_enquiry", "s47", s47_timed()),
+        ("assessment", "assessment", assessment_timed()),
     ):
-        rule = _timescale(rules, record)
+        rule = timescale_rule(rules, record)
         if rule is not None:
-            _timely(conn, rule, cal, week, timed, teams, counts, prefix)
+            timely(conn, rule, cal, week, timed, teams, counts, prefix)
 
     # Overdue and open at week end (S47, assessments): the monitor's evaluation at week end.
     today = cal.local_date(end)
@@ -416,7 +236,7 @@ def week_figures(
         ("s47_enquiry", "s47_open_past", s47_open_query),
         ("assessment", "assessment_open_past", assessment_open_query),
     ):
-        rule = _timescale(rules, record)
+        rule = timescale_rule(rules, record)
         if rule is None:
             continue
         sub = build(start_threshold(rule, cal, now=end), today, dialect).subquery()
@@ -439,14 +259,14 @@ def week_figures(
     )
 
 
-def _in_week(week: ReportWeek) -> ColumnElement[bool]:
+def in_week(week: ReportWeek) -> ColumnElement[bool]:
     b = table_of(Breach).c
     due_in = and_(b.due_at >= week.start, b.due_at < week.end)
     held_in = and_(b.due_at.is_(None), b.started_at >= week.start, b.started_at < week.end)
     return or_(due_in, held_in)
 
 
-def _has_rationale(week: ReportWeek) -> ColumnElement[bool]:
+def has_rationale(week: ReportWeek) -> ColumnElement[bool]:
     b = table_of(Breach).c
     r = table_of(Rationale).c
     return exists().where(
@@ -459,8 +279,8 @@ def _breaches(
 ) -> None:
     b = table_of(Breach).c
     query = (
-        select(b.team_id, b.rule_id, func.count(), _count(_has_rationale(week)))
-        .where(_in_week(week), b.team_id.in_(teams))
+        select(b.team_id, b.rule_id, func.count(), count_if(has_rationale(week)))
+        .where(in_week(week), b.team_id.in_(teams))
         .group_by(b.team_id, b.rule_id)
     )
     for team, rule_id, n, with_rationale in conn.execute(query):
@@ -495,7 +315,7 @@ def _discussions(
         )
 
     full = attended(required) == len(required) if required else false()
-    columns = [_count(full)] + [_count(attended([ag]) == 0) for ag in REPORT_AGENCIES]
+    columns = [count_if(full)] + [count_if(attended([ag]) == 0) for ag in REPORT_AGENCIES]
     query = (
         select(d.team_id, func.count(), *columns)
         .where(d.held_at >= week.start, d.held_at < week.end, d.team_id.in_(teams))
@@ -523,129 +343,13 @@ def _re_referrals(
         e.child_id == r.child_id,
         e.referral_id != r.referral_id,
         e.received_at < r.received_at,
-        e.received_at >= _shift(r.received_at, timedelta(days=-365), dialect),
+        e.received_at >= shift_instant(r.received_at, timedelta(days=-365), dialect),
     )
     query = (
-        select(r.team_id, func.count(), _count(repeat))
+        select(r.team_id, func.count(), count_if(repeat))
         .where(r.received_at >= week.start, r.received_at < week.end, r.team_id.in_(teams))
         .group_by(r.team_id)
     )
     for team, n, repeats in conn.execute(query):
         counts[team]["referrals_received"] += int(n)
         counts[team]["rereferrals"] += int(repeats)
-
-
-@dataclass(frozen=True)
-class BreachLine:
-    """One breach of the week for the appendix. ``resolved_at`` is when the monitor first
-    saw the record closed (None: still open at the last scan)."""
-
-    rule_id: str
-    record_id: str
-    child_id: str
-    team_id: str
-    due_at: datetime | None
-    started_at: datetime
-    resolved_at: datetime | None
-    has_rationale: bool
-
-
-def breach_list(conn: Connection, week: ReportWeek, *, team_ids: Sequence[str]) -> list[BreachLine]:
-    """Every ledger breach whose due moment (attendance: ``held_at``) fell in ``week`` for
-    the teams, ordered by due moment, rule and record id. ``has_rationale`` as for
-    ``breaches_with_rationale``."""
-    b = table_of(Breach).c
-    query = (
-        select(
-            b.rule_id,
-            b.record_id,
-            b.child_id,
-            b.team_id,
-            b.due_at,
-            b.started_at,
-            b.resolved_at,
-            _has_rationale(week),
-        )
-        .where(_in_week(week), b.team_id.in_(list(team_ids)))
-        .order_by(func.coalesce(b.due_at, b.started_at), b.rule_id, b.record_id)
-    )
-    return [
-        BreachLine(rule, record, child, team, due, started, resolved, bool(flag))
-        for rule, record, child, team, due, started, resolved, flag in conn.execute(query)
-    ]
-
-
-@dataclass(frozen=True)
-class OpenItem:
-    """A record still open at an instant, for the "oldest open items" appendix.
-
-    ``record`` is ``contact``, ``referral``, ``s47_enquiry`` or ``assessment``; ``started_at``
-    is when the record exists from (``received_at``, or 00:00 local on its ``start_date``).
-    """
-
-    record: str
-    record_id: str
-    child_id: str
-    team_id: str
-    started_at: datetime
-
-
-def oldest_open(
-    conn: Connection,
-    cal: WorkingCalendar,
-    *,
-    at: datetime,
-    team_ids: Sequence[str],
-    limit: int = 10,
-) -> list[OpenItem]:
-    """The ``limit`` oldest records of the teams that exist at ``at`` and have no completion
-    recorded by then (contacts without ``outcome_at``, referrals without ``decision_at``,
-    S47 enquiries without ``icpc_date`` or ``icpc_not_required = Y``, assessments without
-    ``authorised_date``), oldest first (ties by record kind and id). One bounded query per
-    record kind (``ORDER BY start LIMIT``), merged here."""
-    teams = list(team_ids)
-    today = cal.local_date(at)
-    items: list[OpenItem] = []
-    for record in ("contact", "referral"):
-        c, rid, done = record_columns(record)
-        query = (
-            select(rid, c.child_id, c.team_id, c.received_at)
-            .where(
-                c.team_id.in_(teams),
-                c.received_at <= at,
-                or_(done.is_(None), done > at),
-            )
-            .order_by(c.received_at, rid)
-            .limit(limit)
-        )
-        items += [OpenItem(record, *row) for row in conn.execute(query)]
-    s = table_of(S47Enquiry).c
-    a = table_of(Assessment).c
-    for record, cols, open_ in (
-        (
-            "s47_enquiry",
-            (s.s47_id, s.child_id, s.team_id, s.start_date),
-            and_(
-                or_(s.icpc_date.is_(None), s.icpc_date > today),
-                or_(s.icpc_not_required.is_(None), s.icpc_not_required == false()),
-                s.start_date <= today,
-                s.team_id.in_(teams),
-            ),
-        ),
-        (
-            "assessment",
-            (a.assessment_id, a.child_id, a.team_id, a.start_date),
-            and_(
-                or_(a.authorised_date.is_(None), a.authorised_date > today),
-                a.start_date <= today,
-                a.team_id.in_(teams),
-            ),
-        ),
-    ):
-        query = select(*cols).where(open_).order_by(cols[3], cols[0]).limit(limit)
-        items += [
-            OpenItem(record, rid, child, team, cal.start_of_day(day))
-            for rid, child, team, day in conn.execute(query)
-        ]
-    items.sort(key=lambda i: (i.started_at, i.record, i.record_id))
-    return items[:limit]

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, insert
 from frontdoor.clock import WorkingCalendar
 from frontdoor.models import Breach, Rationale, table_of
 from frontdoor.rules import load_rules
-from frontdoor.weekly_figures import Ratio, breach_list, oldest_open, week_figures
+from frontdoor.weekly_figures import Ratio, week_figures
+from frontdoor.weekly_lists import breach_list, oldest_open
 from frontdoor.weeks import parse_week
 from tests.conftest import REPO
 from tests.factories import load, load_team
