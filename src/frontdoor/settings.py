@@ -145,11 +145,13 @@ class Settings(BaseSettings):
         if value:
             allowed = ", ".join("{" + n + "}" for n in sorted(URL_FIELDS))
             try:
-                names = {name for _, name, _, _ in string.Formatter().parse(value)}
-                unknown = {n for n in names if n is not None} - URL_FIELDS
-                if unknown:
-                    raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; use {allowed}")
-                # Fill it once, as the digest will: catches {!x}, {0}, stray braces.
+                names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
+            except ValueError as exc:  # unbalanced braces
+                raise ValueError(f"not a usable URL template ({exc}); use {allowed}") from None
+            unknown = names - URL_FIELDS
+            if unknown:
+                raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; use {allowed}")
+            try:  # fill it once, as the digest will: catches {}, {0} and {record_id!x}
                 value.format(**dict.fromkeys(URL_FIELDS, "x"))
             except (IndexError, KeyError, ValueError) as exc:
                 raise ValueError(f"not a usable URL template ({exc}); use {allowed}") from None
