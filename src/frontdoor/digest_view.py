@@ -142,16 +142,24 @@ def team_label(team: TeamContacts) -> str:
     return team.team_id if not name or name == team.team_id else f"{team.team_id} {name}"
 
 
-def case_link(item: DigestItem, case_urls: Mapping[str, str]) -> str | None:
-    """The case-system URL for ``item`` from its kind's ``str.format`` template (placeholders
-    ``record_id``, ``child_id``, ``team_id``, each value percent-quoted); None without one."""
-    template = case_urls.get(item.record_kind)
+def format_case_url(
+    template: str | None, record_id: str, child_id: str, team_id: str
+) -> str | None:
+    """A case-system URL from a ``str.format`` template (placeholders ``record_id``,
+    ``child_id``, ``team_id``, each value percent-quoted); None without a template."""
     if not template:
         return None
     return template.format(
-        record_id=quote(item.record_id, safe=""),
-        child_id=quote(item.child_id, safe=""),
-        team_id=quote(item.team_id, safe=""),
+        record_id=quote(record_id, safe=""),
+        child_id=quote(child_id, safe=""),
+        team_id=quote(team_id, safe=""),
+    )
+
+
+def case_link(item: DigestItem, case_urls: Mapping[str, str]) -> str | None:
+    """The case-system URL for ``item`` from its kind's template (:func:`format_case_url`)."""
+    return format_case_url(
+        case_urls.get(item.record_kind), item.record_id, item.child_id, item.team_id
     )
 
 

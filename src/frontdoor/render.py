@@ -23,7 +23,9 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 #: The messages there are templates for.
-TEMPLATES = frozenset({"digest", "backlog", "escalation", "delivery-failure", "test"})
+TEMPLATES = frozenset(
+    {"digest", "backlog", "escalation", "delivery-failure", "test", "weekly-report"}
+)
 
 
 @dataclass(frozen=True)

@@ -353,3 +353,50 @@ def _re_referrals(
     for team, n, repeats in conn.execute(query):
         counts[team]["referrals_received"] += int(n)
         counts[team]["rereferrals"] += int(repeats)
+
+
+def combine(parts: Sequence[TeamFigures], team_id: str | None = None) -> TeamFigures:
+    """The figures of several teams together (every count and both sides of every ratio
+    summed): the total of a service manager's teams out of a report over all teams."""
+    by_rule: Counter[str] = Counter()
+    missing: Counter[str] = Counter(dict.fromkeys(REPORT_AGENCIES, 0))
+    for p in parts:
+        by_rule.update(p.breaches_by_rule)
+        missing.update(p.missing_by_agency)
+
+    def total(name: str) -> int:
+        return sum(int(getattr(p, name)) for p in parts)
+
+    def ratio(name: str) -> Ratio:
+        rs = [getattr(p, name) for p in parts]
+        return Ratio(sum(r.numerator for r in rs), sum(r.denominator for r in rs))
+
+    return TeamFigures(
+        team_id=team_id,
+        contacts_received=total("contacts_received"),
+        contact_timely=ratio("contact_timely"),
+        breaches=total("breaches"),
+        breaches_with_rationale=total("breaches_with_rationale"),
+        breaches_without_rationale=total("breaches_without_rationale"),
+        breaches_by_rule=dict(sorted(by_rule.items())),
+        open_contacts_24_48h=total("open_contacts_24_48h"),
+        open_contacts_48_72h=total("open_contacts_48_72h"),
+        open_contacts_over_72h=total("open_contacts_over_72h"),
+        referral_timely=ratio("referral_timely"),
+        discussions_held=total("discussions_held"),
+        discussions_all_agencies=ratio("discussions_all_agencies"),
+        missing_by_agency={a: missing[a] for a in REPORT_AGENCIES},
+        icpc_timely=ratio("icpc_timely"),
+        s47_open_past_limit=total("s47_open_past_limit"),
+        assessment_timely=ratio("assessment_timely"),
+        assessments_open_past_limit=total("assessments_open_past_limit"),
+        re_referrals=ratio("re_referrals"),
+    )
+
+
+def restrict(figures: WeekFigures, team_ids: Sequence[str]) -> WeekFigures:
+    """``figures`` for ``team_ids`` only (in that order; a team not in ``figures`` is left
+    out), with their total."""
+    by_id = {t.team_id: t for t in figures.teams}
+    teams = [by_id[t] for t in team_ids if t in by_id]
+    return WeekFigures(week=figures.week, teams=teams, total=combine(teams))
