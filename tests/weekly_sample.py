@@ -50,7 +50,7 @@ def figures(team_id: str | None, k: int) -> TeamFigures:
         referral_timely=Ratio(7, 8),
         discussions_held=4,
         discussions_all_agencies=Ratio(1 + k % 2, 4),
-        missing_by_agency={a: n for a, n in zip(REPORT_AGENCIES, (2, 1, 0, 3), strict=True)},
+        missing_by_agency=dict(zip(REPORT_AGENCIES, (2, 1, 0, 3), strict=True)),
         icpc_timely=Ratio(0, 0) if team_id == "DAT-B" else Ratio(2, 3),
         s47_open_past_limit=1,
         assessment_timely=Ratio(9, 10),

@@ -105,6 +105,36 @@ def build_parser() -> argparse.ArgumentParser:
     pvd.add_argument("--now", type=parse_now, default=None, help="ISO 8601 instant")
     pvd.add_argument("--html", type=Path, default=None, help="also write the HTML part here")
 
+    rp = sub.add_parser("report", help="the weekly report for service managers")
+    rp_sub = rp.add_subparsers(dest="report_kind", required=True, metavar="KIND")
+    rpw = rp_sub.add_parser(
+        "weekly",
+        help="each service manager's report for the last complete week",
+        description="Print (default), write (--out) or send (--send) the weekly report.",
+    )
+    rpw.add_argument(
+        "--week", default=None, help="ISO week, e.g. 2026-W47 (default: last complete)"
+    )
+    rpw.add_argument("--now", type=parse_now, default=None, help="ISO 8601 instant to act at")
+    how = rpw.add_mutually_exclusive_group()
+    how.add_argument("--send", action="store_true", help="queue and send each report by e-mail")
+    how.add_argument(
+        "--out", type=Path, default=None, help="write report.html, .txt and .xlsx per manager"
+    )
+    rpw.add_argument(
+        "--resend", action="store_true", help="with --send: send again if already sent"
+    )
+    rpw.add_argument(
+        "--manager",
+        action="append",
+        default=None,
+        metavar="EMAIL",
+        help="only this service manager (repeatable)",
+    )
+    rpw.add_argument(
+        "--all-teams", action="store_true", help="one report over every team (not with --send)"
+    )
+
     te = sub.add_parser("send-test-email", help="send one test e-mail with the SMTP settings")
     te.add_argument("--to", required=True, help="recipient address")
 
@@ -134,6 +164,10 @@ def _notify_command(app: App, args: argparse.Namespace) -> int:
         return commands_notify.preview_digest(app, args, now=args.now or system_now())
     if args.command == "send-test-email":
         return commands_notify.send_test_email(app, args, now=system_now())
+    if args.command == "report":
+        from frontdoor import commands_report
+
+        return commands_report.weekly(app, args, now=args.now or system_now())
     if args.command == "run":
         return commands_run.run(app, args)
     if args.command == "status":

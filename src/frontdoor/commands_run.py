@@ -24,7 +24,8 @@ from frontdoor.status import gather_status, print_status, status_document
 
 
 def passes_for(app: App, mailer: Mailer) -> Passes:
-    """The real passes: incremental and full (recording) scans, digest and delivery."""
+    """The real passes: incremental and full (recording) scans, digest, weekly report and
+    delivery."""
 
     def scan(now: datetime) -> Counts:
         r = run_incremental_scan(app.engine, app.rules, app.calendar, now=now)
@@ -55,7 +56,26 @@ def passes_for(app: App, mailer: Mailer) -> Passes:
 
         return deliver_pending(app, now=now, mailer=mailer).counts()
 
-    return Passes(scan=scan, full_scan=full_scan, digest=digest, deliver=deliver)
+    def weekly_report(now: datetime) -> Counts:
+        from frontdoor.weekly_send import send_weekly_reports
+        from frontdoor.weeks import last_complete_week, report_due
+
+        # The week of the report due most recently (not simply the last complete week: on a
+        # Monday before the report time that would send the week just ended early).
+        at = app.settings.report_time
+        due = None if at is None else report_due(now, app.calendar, at)
+        week = due[0] if due is not None else last_complete_week(now, app.settings.zone)
+        # Delivery is left to the delivery job that follows, as for a caught-up digest.
+        out = send_weekly_reports(app, week=week, now=now, mailer=mailer, deliver=False)
+        return out.counts()
+
+    return Passes(
+        scan=scan,
+        full_scan=full_scan,
+        digest=digest,
+        deliver=deliver,
+        weekly_report=weekly_report,
+    )
 
 
 def run(app: App, args: argparse.Namespace) -> int:

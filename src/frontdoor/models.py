@@ -311,7 +311,9 @@ class Outbox(SQLModel, table=True):
     (5xx), the row was still undelivered after ``delivery_give_up_hours``, or a newer message
     to the same recipient and level (which lists every item still open) superseded it
     (``superseded_by``). ``reported_at``: when a failure was reported to the system owner.
-    ``level`` is 1 for team managers, 2 for service managers, 0 for messages to the owner.
+    ``level`` is 1 for team managers, 2 for service managers, 0 for messages to the owner
+    and for weekly reports. ``period`` names the reporting period a report covers
+    (``2026-W47``; None for every other message).
     """
 
     __tablename__ = "outbox"
@@ -346,6 +348,7 @@ class Outbox(SQLModel, table=True):
     reported_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     claim_token: str | None = Field(default=None, max_length=32)
     claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    period: str | None = Field(default=None, max_length=16)
 
 
 class OutboxItem(SQLModel, table=True):

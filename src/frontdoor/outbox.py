@@ -68,8 +68,10 @@ def enqueue(
     message: EmailMessage,
     covers: Iterable[tuple[int, bool]] = (),
     now: datetime,
+    period: str | None = None,
 ) -> int | None:
     """Queue ``message`` and record the breaches it covers as (breach id, is new) pairs.
+    ``period`` names the reporting period of a report (``2026-W47``).
 
     Returns the new row's id, or None when (recipient, kind, slot) is already queued: the
     earlier message stands and nothing is written.
@@ -90,6 +92,7 @@ def enqueue(
             message=serialise(message),
             created_at=now,
             attempts=0,
+            period=period,
         )
         .on_conflict_do_nothing(index_elements=["recipient", "kind", "slot"])
         .returning(table.c.id)

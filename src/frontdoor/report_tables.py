@@ -3,7 +3,7 @@ the XLSX attachment are all written from, so the three cannot disagree.
 
 A :class:`Table` is tidy: one row per team (plus a total row) or per list item, one column
 per figure. Every :class:`Cell` carries both its typed ``value`` (an ``int``, a
-:class:`~frontdoor.weekly_figures.Ratio`, a ``float`` change, an aware ``datetime`` or a
+:class:`~frontdoor.weekly_figures.Ratio`, an ``int`` change, an aware ``datetime`` or a
 ``str``) and the ``text`` people read, made once here by the ``*_cell`` functions. The
 templates print ``text``; the XLSX writer (:mod:`frontdoor.report_xlsx`) writes ``value``
 (a ratio as three numbers: percentage, numerator, denominator).

@@ -50,6 +50,7 @@ from frontdoor import heartbeat
 from frontdoor.bootstrap import App
 from frontdoor.scanview import iso_utc
 from frontdoor.slots import DigestSchedule
+from frontdoor.weeks import report_due
 
 log = structlog.get_logger()
 
@@ -81,6 +82,7 @@ class Passes:
     full_scan: Pass
     digest: Pass
     deliver: Pass
+    weekly_report: Pass
 
 
 def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
@@ -93,8 +95,13 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
     * ``digest``: at each slot time, Monday to Friday in the configured zone, and at start;
       it runs the digest pass only when the latest working-day slot has not been handled (no
       ``digest`` heartbeat since it), so a bank holiday logs ``digest_skipped_bank_holiday``;
-    * ``delivery``: at start and every 5 minutes; first catches up a slot whose digest run
-      failed or misfired, then sends what is still pending.
+    * ``weekly-report``: at ``weekly_report_at`` Monday to Friday and at start; it runs the
+      report pass (for the last complete week) only when the report due most recently
+      (:func:`frontdoor.weeks.report_due`: the first working day of the week) has not been
+      handled, so a Monday bank holiday moves the report to Tuesday. Absent when the
+      setting is ``off``.
+    * ``delivery``: at start and every 5 minutes; first catches up a slot whose digest run,
+      or a weekly report whose run, failed or misfired, then sends what is still pending.
 
     The interval jobs first fire one interval after ``clock()``; the digest slots are wall
     times in ``settings.zone``, so they follow GMT and BST.
@@ -128,14 +135,38 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
             return {"skipped_bank_holiday": 1}
         return {"slot_already_done": 1}
 
+    report_at = settings.report_time
+
+    def report_missed(now: datetime) -> bool:
+        if report_at is None:
+            return False
+        due = report_due(now, app.calendar, report_at)
+        if due is None:
+            return False
+        with app.engine.connect() as conn:
+            last = heartbeat.read_heartbeats(conn).get("weekly-report")
+        return last is None or last.last_ok_at < due[1]
+
+    def weekly_report(now: datetime) -> Counts:
+        # Queued once per manager and week by the outbox's unique key; the heartbeat check
+        # only saves recomputing the figures at every start and on every weekday.
+        if report_missed(now):
+            return passes.weekly_report(now)
+        return {"report_already_done": 1}
+
     def delivery(now: datetime) -> Counts:
         # A slot whose digest run failed (say the database was locked) or was dropped as a
-        # misfire is caught up here, within one delivery interval.
+        # misfire is caught up here, within one delivery interval; so is a weekly report.
         counts: dict[str, object] = {}
-        if slot_missed(now):
-            counts.update({f"digest_{k}": v for k, v in passes.digest(now).items()})
-            with app.engine.begin() as conn:
-                heartbeat.beat(conn, "digest", now=now, detail={"caught_up": 1})
+        for job, missed, run in (
+            ("digest", slot_missed, passes.digest),
+            ("weekly-report", report_missed, passes.weekly_report),
+        ):
+            if missed(now):
+                prefix = job.replace("-", "_")
+                counts.update({f"{prefix}_{k}": v for k, v in run(now).items()})
+                with app.engine.begin() as conn:
+                    heartbeat.beat(conn, job, now=now, detail={"caught_up": 1})
         counts.update(passes.deliver(now))
         return counts
 
@@ -152,6 +183,23 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
         ),
         JobSpec("scan", every(timedelta(minutes=settings.scan_interval_minutes)), passes.scan),
         JobSpec("digest", OrTrigger(slots), digest, run_at_start=True),
+        *(
+            []
+            if report_at is None
+            else [
+                JobSpec(
+                    "weekly-report",
+                    CronTrigger(
+                        day_of_week="mon-fri",
+                        hour=report_at.hour,
+                        minute=report_at.minute,
+                        timezone=zone,
+                    ),
+                    weekly_report,
+                    run_at_start=True,
+                )
+            ]
+        ),
         JobSpec("delivery", every(DELIVERY_INTERVAL), delivery, run_at_start=True),
     ]
 

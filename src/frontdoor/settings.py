@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     escalate_after: str = Field(
         default="1 working day", description="'N working day(s)' or 'N working hour(s)'"
     )
+    weekly_report_at: str = Field(
+        default="08:00",
+        description="local HH:MM on the first working day of each week when the weekly "
+        "report goes out, or 'off'",
+    )
     case_url_contact: str | None = None
     case_url_referral: str | None = None
     case_url_strategy_discussion: str | None = None
@@ -119,6 +124,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_slots(cls, value: str) -> str:
         parse_slots(value)
+        return value
+
+    @field_validator("weekly_report_at")
+    @classmethod
+    def _valid_report_time(cls, value: str) -> str:
+        parse_report_time(value)
         return value
 
     @field_validator("digest_repeat")
@@ -206,6 +217,11 @@ class Settings(BaseSettings):
         return parse_slots(self.digest_slots)
 
     @property
+    def report_time(self) -> time | None:
+        """When the weekly report goes out (local), None when it is off."""
+        return parse_report_time(self.weekly_report_at)
+
+    @property
     def case_urls(self) -> dict[str, str]:
         """URL template per record kind, for the kinds that have one."""
         kinds = ("contact", "referral", "strategy_discussion", "s47_enquiry", "assessment")
@@ -240,6 +256,17 @@ def parse_slots(value: str) -> tuple[time, ...]:
             raise ValueError(f"{part} is listed twice")
         slots.append(slot)
     return tuple(sorted(slots))
+
+
+def parse_report_time(value: str) -> time | None:
+    """``"08:00"`` as a local time (the rules of :func:`parse_slots`, one time only), or
+    None for ``"off"``."""
+    if value.strip().lower() == "off":
+        return None
+    times = parse_slots(value)
+    if len(times) != 1:
+        raise ValueError("give one HH:MM time, or 'off'")
+    return times[0]
 
 
 def parse_repeat(value: str) -> Literal["next-working-day", "every-slot"] | timedelta:

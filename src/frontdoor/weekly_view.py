@@ -184,7 +184,7 @@ def _summary(data: ReportData) -> Table:
             Column("Figure", "text", 48),
             Column("This week", "figure"),
             Column("Week before", "figure"),
-            Column("Change", "change"),
+            Column("Change (points or count)", "change"),
         ),
         rows=tuple(rows),
     )

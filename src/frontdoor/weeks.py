@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from frontdoor.clock import localize
+from frontdoor.clock import WorkingCalendar, localize
 
 LONDON = ZoneInfo("Europe/London")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -109,3 +109,21 @@ def weeks_back(week: ReportWeek, n: int) -> list[ReportWeek]:
     if n < 1:
         raise ValueError("n must be >= 1")
     return [week_of(week.monday - _ONE_WEEK * i, week.tz) for i in range(n - 1, -1, -1)]
+
+
+def report_due(now: datetime, cal: WorkingCalendar, at: time) -> tuple[ReportWeek, datetime] | None:
+    """The latest weekly report due at or before ``now``: (the week it covers, when it was
+    due). A week's report is due at ``at`` local time on the first working day of the week
+    after it (Monday, or Tuesday after Easter Monday); the search looks back four weeks and
+    returns None when no report fell due in them (a run of holidays, or ``now`` before the
+    first due time)."""
+    week = week_of(cal.local_date(now), cal.tz)
+    for _ in range(5):
+        due = next(
+            (localize(datetime.combine(d, at), cal.tz) for d in week.days if cal.is_working_day(d)),
+            None,
+        )
+        if due is not None and due <= now:
+            return previous(week), due
+        week = previous(week)
+    return None

@@ -53,6 +53,7 @@ class Recorder:
             full_scan=self._pass("full_scan"),
             digest=self._pass("digest"),
             deliver=self._pass("deliver"),
+            weekly_report=self._pass("weekly_report"),
         )
 
 
@@ -84,10 +85,15 @@ def fire_times(trigger: Any, start: datetime, end: datetime) -> list[datetime]:
 # --- build_jobs -------------------------------------------------------------------------------
 
 
-def test_build_jobs_makes_four_jobs_with_their_triggers_and_start_up_order(app: App) -> None:
+def test_build_jobs_makes_five_jobs_with_their_triggers_and_start_up_order(app: App) -> None:
     jobs = build_jobs(app, clock=fixed(T0), passes=Recorder().passes())
-    assert [j.name for j in jobs] == ["full-scan", "scan", "digest", "delivery"]
-    assert [j.name for j in jobs if j.run_at_start] == ["full-scan", "digest", "delivery"]
+    assert [j.name for j in jobs] == ["full-scan", "scan", "digest", "weekly-report", "delivery"]
+    assert [j.name for j in jobs if j.run_at_start] == [
+        "full-scan",
+        "digest",
+        "weekly-report",
+        "delivery",
+    ]
     by = {j.name: j for j in jobs}
     for name, minutes in (("full-scan", 60), ("scan", 15), ("delivery", 5)):
         trigger = by[name].trigger
@@ -169,6 +175,8 @@ def test_a_restart_on_a_bank_holiday_catches_up_a_missed_slot_and_delivery_catch
     jobs = jobs_by_name(app, rec.passes())
     with app.engine.begin() as conn:  # last handled: Thursday 24 December 12:30
         beat(conn, "digest", now=datetime(2026, 12, 24, 12, 30, 2, tzinfo=UTC), detail={})
+        # and the weekly report due on Monday 21 December went out
+        beat(conn, "weekly-report", now=datetime(2026, 12, 21, 8, 0, 5, tzinfo=UTC), detail={})
     boxing_day_observed = datetime(2026, 12, 28, 10, 0, tzinfo=UTC)
     assert jobs["digest"].run(boxing_day_observed) == {"calls": 1, "name_is_not_a_count": "digest"}
     assert rec.calls == [("digest", boxing_day_observed)]
@@ -325,11 +333,17 @@ def test_run_scheduler_runs_the_start_up_jobs_in_order_then_stops_with_0(app: Ap
             install_signal_handlers=False,
         )
     assert code == 0
-    # No digest has ever run, so the start-up digest catches up the 08:30 slot.
-    assert rec.calls == [("full_scan", T0), ("digest", T0), ("deliver", T0)]
+    # No digest has ever run, so the start-up digest catches up the 08:30 slot; nor has a
+    # weekly report, so the one due at 08:00 this Monday is caught up too.
+    assert rec.calls == [
+        ("full_scan", T0),
+        ("digest", T0),
+        ("weekly_report", T0),
+        ("deliver", T0),
+    ]
     with app.engine.connect() as conn:
         hb = read_heartbeats(conn)
-    assert sorted(hb) == ["delivery", "digest", "full-scan"]
+    assert sorted(hb) == ["delivery", "digest", "full-scan", "weekly-report"]
     assert hb["full-scan"].last_ok_at == T0
     assert hb["full-scan"].detail == {"calls": 1}  # the name string is not a count: dropped
     events = [e["event"] for e in logs]
@@ -338,14 +352,16 @@ def test_run_scheduler_runs_the_start_up_jobs_in_order_then_stops_with_0(app: Ap
         "job_finished",
         "job_finished",
         "job_finished",
+        "job_finished",
         "scheduler_stopped",
     ]
     started = logs[0]
-    assert started["jobs"] == ["full-scan", "scan", "digest", "delivery"]
-    assert set(started["next_run"]) == {"full-scan", "scan", "digest", "delivery"}
+    names = ["full-scan", "scan", "digest", "weekly-report", "delivery"]
+    assert started["jobs"] == names
+    assert set(started["next_run"]) == set(names)
     assert all(v.endswith("Z") for v in started["next_run"].values())
     finished = [e["job"] for e in logs if e["event"] == "job_finished"]
-    assert finished == ["full-scan", "digest", "delivery"]
+    assert finished == ["full-scan", "digest", "weekly-report", "delivery"]
 
 
 def test_a_failing_start_up_job_does_not_stop_the_next_one(sqlite_engine: Engine) -> None:
