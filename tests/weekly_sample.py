@@ -65,19 +65,21 @@ def sample_report(*, breaches: bool = True) -> ReportData:
         teams = [figures(t.team_id, k) for t in TEAMS]
         weeks.append(WeekFigures(week=w, teams=teams, total=combine(teams)))
     due = WEEK.start + timedelta(days=1, hours=10)
+    day = timedelta(days=1)
+    # BreachLine(rule, record, child, team, started, due, completed, has rationale)
     lines = (
-        BreachLine("contact-outcome-24h", "C-1001", "CH-77", "DAT-A", due, due, None, False),
+        BreachLine("contact-outcome-24h", "C-1001", "CH-77", "DAT-A", due - day, due, None, False),
         BreachLine(
             "contact-outcome-24h",
             "C-1002",
             "CH-78",
             "DAT-B",
+            due - day + timedelta(hours=3),
             due + timedelta(hours=3),
-            due + timedelta(hours=3),
-            due + timedelta(days=1),
+            due + day,
             True,
         ),
-        BreachLine("strategy-partners", "SD-9", "CH-79", "DAT-A", None, due, None, False),
+        BreachLine("strategy-partners", "SD-9", "CH-79", "DAT-A", due, None, None, False),
     )
     oldest = (
         OpenItem("contact", "C-0900", "CH-70", "DAT-A", WEEK.start - timedelta(days=9)),

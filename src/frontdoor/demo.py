@@ -120,6 +120,7 @@ def _run(folder: Path, base: Settings, *, mail: Path, err: Console) -> int:
             )
         out.print(f"  {team}: " + ", ".join(parts) + tail)
     _digests(app, mail, now=now, out=out)
+    _weekly_reports(app, mail.parent / "report", now=now, out=out)
     out.print(
         f"\nDatabase: {db_path}. To keep it and replay any instant, run "
         "`frontdoor demo --keep DIR`, then e.g.\n"
@@ -167,3 +168,25 @@ def _digests(app: App, folder: Path, *, now: datetime, out: Console) -> None:
     )
     for path in previews.written:
         out.print(f"  {path}", soft_wrap=True, markup=False)
+
+
+def _weekly_reports(app: App, folder: Path, *, now: datetime, out: Console) -> None:
+    """Write each service manager's weekly report for the last complete week, and the
+    all-teams report, into ``folder/<address>/``. Prints the headline and every path."""
+    from frontdoor.commands_report import write_report
+    from frontdoor.weekly_send import make_reports
+    from frontdoor.weeks import last_complete_week
+
+    shutil.rmtree(folder, ignore_errors=True)
+    week = last_complete_week(now, app.settings.zone)
+    reports = make_reports(app, week=week, now=now)
+    reports += make_reports(app, week=week, now=now, all_teams=True)
+    out.print(
+        f"7. The weekly report for {week.label} ({reports[0].view.period if reports else ''}), "
+        "as each service manager would get it on Monday, and over all teams:",
+        soft_wrap=True,
+    )
+    for report in reports:
+        out.print(f"  {report.recipient.email}: {report.rendered.subject}", soft_wrap=True)
+        for path in write_report(report, folder / report.recipient.email):
+            out.print(f"    {path}", soft_wrap=True, markup=False)

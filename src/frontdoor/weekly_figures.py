@@ -17,11 +17,14 @@ Definitions (numerator / denominator):
 * ``referral_timely``, ``icpc_timely``, ``assessment_timely``: the same for the referral,
   S47 and assessment rules (due moment in the week; met = completion on or before the due
   moment; ``icpc_not_required = Y`` meets the ICPC rule).
-* ``breaches``: rows of the breach ledger (``breach``) whose ``due_at`` fell in the week; for
-  attendance rules, which have no due moment, the discussion's ``held_at`` (``started_at``).
-  ``breaches_with_rationale`` counts those with a ``rationale`` row for the same rule and
-  record recorded at or before week end; ``breaches_without_rationale`` the rest.
-  ``breaches_by_rule``: the breach count per rule id.
+* ``breaches``: the records counted in a timeliness denominator above that did not meet
+  their due moment (late or still open), plus the strategy discussions held in the week
+  without every required agency; so ``breaches`` per rule = denominator - numerator, and
+  a breach counts in the week its due moment fell in. Read from the records, never from
+  the breach ledger, so a record completed late between two scans still counts.
+  ``breaches_with_rationale``: those with a ``rationale`` row for the same rule and record
+  recorded by ``rationale_by`` (default week end; the report passes the time it is made);
+  ``breaches_without_rationale`` the rest. ``breaches_by_rule``: per rule id.
 * ``open_contacts_24_48h`` / ``_48_72h`` / ``_over_72h``: contacts received before week end
   and without an outcome recorded by week end, aged (week end - ``received_at``) in
   [24 h, 48 h), [48 h, 72 h) and >= 72 h.
@@ -47,7 +50,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -57,7 +60,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    or_,
     select,
     true,
 )
@@ -70,9 +72,7 @@ from frontdoor.evaluate import (
     start_threshold,
 )
 from frontdoor.models import (
-    Breach,
     Contact,
-    Rationale,
     Referral,
     StrategyAttendance,
     StrategyDiscussion,
@@ -81,9 +81,11 @@ from frontdoor.models import (
 from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.weekly_timeliness import (
     assessment_timed,
+    attendance_rule,
     contact_branches,
     count_if,
     instant_timed,
+    rationale_for,
     s47_timed,
     shift_instant,
     timely,
@@ -178,8 +180,10 @@ def week_figures(
     week: ReportWeek,
     *,
     team_ids: Sequence[str],
+    rationale_by: datetime | None = None,
 ) -> WeekFigures:
-    """The report's figures for ``week`` per team in ``team_ids`` and in total.
+    """The report's figures for ``week`` per team in ``team_ids`` and in total; rationales
+    count when recorded by ``rationale_by`` (default: the week's end).
 
     ``rules`` supplies the timescales (the first enabled rule per record kind) and the
     attendance rule's required agencies; a figure whose rule is absent is 0 of 0.
@@ -187,6 +191,7 @@ def week_figures(
     teams = list(team_ids)
     counts: dict[str, Counter[str]] = {t: Counter() for t in teams}
     start, end = week.start, week.end
+    by = end if rationale_by is None else rationale_by
     dialect = conn.dialect.name
 
     # Contacts received; contacts open at week end, by age.
@@ -228,7 +233,7 @@ def week_figures(
     ):
         rule = timescale_rule(rules, record)
         if rule is not None:
-            timely(conn, rule, cal, week, timed, teams, counts, prefix)
+            timely(conn, rule, cal, week, timed, teams, counts, prefix, rationale_by=by)
 
     # Overdue and open at week end (S47, assessments): the monitor's evaluation at week end.
     today = cal.local_date(end)
@@ -245,8 +250,7 @@ def week_figures(
         for team, n in conn.execute(query):
             counts[team][key] += int(n)
 
-    _breaches(conn, week, teams, counts)
-    _discussions(conn, rules, week, teams, counts)
+    _discussions(conn, rules, week, teams, counts, by)
     _re_referrals(conn, week, teams, counts, dialect)
 
     total: Counter[str] = Counter()
@@ -259,49 +263,18 @@ def week_figures(
     )
 
 
-def in_week(week: ReportWeek) -> ColumnElement[bool]:
-    b = table_of(Breach).c
-    due_in = and_(b.due_at >= week.start, b.due_at < week.end)
-    held_in = and_(b.due_at.is_(None), b.started_at >= week.start, b.started_at < week.end)
-    return or_(due_in, held_in)
-
-
-def has_rationale(week: ReportWeek) -> ColumnElement[bool]:
-    b = table_of(Breach).c
-    r = table_of(Rationale).c
-    return exists().where(
-        r.rule_id == b.rule_id, r.record_id == b.record_id, r.recorded_at <= week.end
-    )
-
-
-def _breaches(
-    conn: Connection, week: ReportWeek, teams: Sequence[str], counts: dict[str, Counter[str]]
-) -> None:
-    b = table_of(Breach).c
-    query = (
-        select(b.team_id, b.rule_id, func.count(), count_if(has_rationale(week)))
-        .where(in_week(week), b.team_id.in_(teams))
-        .group_by(b.team_id, b.rule_id)
-    )
-    for team, rule_id, n, with_rationale in conn.execute(query):
-        counts[team]["breaches"] += int(n)
-        counts[team][f"breach:{rule_id}"] += int(n)
-        counts[team]["breaches_rationale"] += int(with_rationale)
-
-
 def _discussions(
     conn: Connection,
     rules: Sequence[TimescaleRule | AttendanceRule],
     week: ReportWeek,
     teams: Sequence[str],
     counts: dict[str, Counter[str]],
+    rationale_by: datetime,
 ) -> None:
     d = table_of(StrategyDiscussion).c
     a = table_of(StrategyAttendance).c
-    required = next(
-        (list(r.required_agencies) for r in rules if isinstance(r, AttendanceRule) and r.enabled),
-        [],
-    )
+    rule = attendance_rule(rules)
+    required = [] if rule is None else list(rule.required_agencies)
 
     def attended(agencies: Sequence[str]) -> ColumnElement[Any]:
         return (
@@ -315,15 +288,24 @@ def _discussions(
         )
 
     full = attended(required) == len(required) if required else false()
-    columns = [count_if(full)] + [count_if(attended([ag]) == 0) for ag in REPORT_AGENCIES]
+    reason = false() if rule is None else rationale_for(rule.id, d.discussion_id, rationale_by)
+    columns = [
+        count_if(full),
+        count_if(and_(~full, reason)),
+        *(count_if(attended([ag]) == 0) for ag in REPORT_AGENCIES),
+    ]
     query = (
         select(d.team_id, func.count(), *columns)
         .where(d.held_at >= week.start, d.held_at < week.end, d.team_id.in_(teams))
         .group_by(d.team_id)
     )
-    for team, n, n_full, *missing in conn.execute(query):
+    for team, n, n_full, reasoned, *missing in conn.execute(query):
         counts[team]["discussions"] += int(n)
         counts[team]["discussions_full"] += int(n_full)
+        if rule is not None:  # without an attendance rule nothing is a breach
+            counts[team]["breaches"] += int(n) - int(n_full)
+            counts[team][f"breach:{rule.id}"] += int(n) - int(n_full)
+            counts[team]["breaches_rationale"] += int(reasoned)
         for agency, m in zip(REPORT_AGENCIES, missing, strict=True):
             counts[team][f"missing:{agency}"] += int(m)
 

@@ -1,5 +1,6 @@
 """The weekly report's lists (database adapter): every breach whose due moment fell in the
-week, and the oldest items still open at an instant. The figures are
+week (read from the records, like the figures), and the oldest items still open at an
+instant. The figures are
 :mod:`frontdoor.weekly_figures`.
 """
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Connection,
@@ -16,59 +17,151 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
 )
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.evaluate import (
-    record_columns,
-)
+from frontdoor.evaluate import due_function, record_columns
 from frontdoor.models import (
     Assessment,
-    Breach,
     S47Enquiry,
+    StrategyAttendance,
+    StrategyDiscussion,
     table_of,
 )
-from frontdoor.weekly_figures import has_rationale, in_week
+from frontdoor.rules import AttendanceRule, TimescaleRule
+from frontdoor.weekly_timeliness import (
+    assessment_timed,
+    attendance_rule,
+    instant_timed,
+    missed_rows,
+    rationale_for,
+    s47_timed,
+    timescale_rule,
+)
 from frontdoor.weeks import ReportWeek
 
 
 @dataclass(frozen=True)
 class BreachLine:
-    """One breach of the week for the appendix. ``resolved_at`` is when the monitor first
-    saw the record closed (None: still open at the last scan)."""
+    """One breach of the week for the appendix: a record due in the week that did not meet
+    its due moment, or a strategy discussion held in the week without every required agency.
+
+    ``started_at`` is when its clock started (received; the discussion held; for a date,
+    00:00 local on it); ``due_at`` None for attendance breaches; ``completed_at`` when the
+    record was completed (a date as 00:00 local on it; None: not completed, and always for
+    attendance); ``has_rationale`` as for ``breaches_with_rationale``."""
 
     rule_id: str
     record_id: str
     child_id: str
     team_id: str
-    due_at: datetime | None
     started_at: datetime
-    resolved_at: datetime | None
+    due_at: datetime | None
+    completed_at: datetime | None
     has_rationale: bool
 
 
-def breach_list(conn: Connection, week: ReportWeek, *, team_ids: Sequence[str]) -> list[BreachLine]:
-    """Every ledger breach whose due moment (attendance: ``held_at``) fell in ``week`` for
-    the teams, ordered by due moment, rule and record id. ``has_rationale`` as for
-    ``breaches_with_rationale``."""
-    b = table_of(Breach).c
-    query = (
-        select(
-            b.rule_id,
-            b.record_id,
-            b.child_id,
-            b.team_id,
-            b.due_at,
-            b.started_at,
-            b.resolved_at,
-            has_rationale(week),
+def breach_list(
+    conn: Connection,
+    rules: Sequence[TimescaleRule | AttendanceRule],
+    cal: WorkingCalendar,
+    week: ReportWeek,
+    *,
+    team_ids: Sequence[str],
+    rationale_by: datetime | None = None,
+) -> list[BreachLine]:
+    """Every breach whose due moment (attendance: the discussion) fell in ``week`` for the
+    teams, by the same definitions as :func:`frontdoor.weekly_figures.week_figures` (so
+    the list has exactly ``breaches`` lines), ordered by due moment (attendance: held
+    time), rule and record id."""
+    teams = list(team_ids)
+    by = week.end if rationale_by is None else rationale_by
+    lines: list[BreachLine] = []
+    for record, timed in (
+        ("contact", instant_timed("contact", cal)),
+        ("referral", instant_timed("referral", cal)),
+        ("s47_enquiry", s47_timed()),
+        ("assessment", assessment_timed()),
+    ):
+        rule = timescale_rule(rules, record)
+        if rule is None:
+            continue
+        due_of = due_function(rule, cal)
+        for rid, child, team, done, reason, *starts in missed_rows(
+            conn, rule, cal, week, timed, teams, rationale_by=by
+        ):
+            start = _start(starts, cal)
+            lines.append(
+                BreachLine(
+                    rule.id,
+                    rid,
+                    child,
+                    team,
+                    start,
+                    due_of(start),
+                    _instant(done, cal),
+                    bool(reason),
+                )
+            )
+    lines += _attendance_lines(conn, rules, week, teams, by)
+    lines.sort(key=lambda b: (b.due_at or b.started_at, b.rule_id, b.record_id))
+    return lines
+
+
+def _start(starts: Sequence[datetime | date | None], cal: WorkingCalendar) -> datetime:
+    """The clock start: the first start column that is set (an S47 enquiry's discussion
+    ``held_at``, else its ``start_date`` at 00:00 local)."""
+    for value in starts:
+        if value is not None:
+            got = _instant(value, cal)
+            assert got is not None
+            return got
+    raise ValueError("a record without a start")  # the columns are NOT NULL
+
+
+def _instant(value: datetime | date | None, cal: WorkingCalendar) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return cal.start_of_day(value)
+
+
+def _attendance_lines(
+    conn: Connection,
+    rules: Sequence[TimescaleRule | AttendanceRule],
+    week: ReportWeek,
+    teams: Sequence[str],
+    by: datetime,
+) -> list[BreachLine]:
+    rule = attendance_rule(rules)
+    if rule is None:
+        return []
+    d = table_of(StrategyDiscussion).c
+    a = table_of(StrategyAttendance).c
+    present = (
+        select(func.count())
+        .where(
+            a.discussion_id == d.discussion_id,
+            a.attended == true(),
+            a.agency.in_(list(rule.required_agencies)),
         )
-        .where(in_week(week), b.team_id.in_(list(team_ids)))
-        .order_by(func.coalesce(b.due_at, b.started_at), b.rule_id, b.record_id)
+        .scalar_subquery()
+    )
+    query = select(
+        d.discussion_id,
+        d.child_id,
+        d.team_id,
+        d.held_at,
+        rationale_for(rule.id, d.discussion_id, by),
+    ).where(
+        d.held_at >= week.start,
+        d.held_at < week.end,
+        d.team_id.in_(teams),
+        present < len(rule.required_agencies),
     )
     return [
-        BreachLine(rule, record, child, team, due, started, resolved, bool(flag))
-        for rule, record, child, team, due, started, resolved, flag in conn.execute(query)
+        BreachLine(rule.id, rid, child, team, held, None, None, bool(reason))
+        for rid, child, team, held, reason in conn.execute(query)
     ]
 
 

@@ -100,15 +100,20 @@ def gather(
     trend_weeks: int = TREND_WEEKS,
 ) -> list[ReportData]:
     """The data of each recipient's report for ``week``, in ``who`` order, read in one
-    transaction by the caller (so every report sees the same snapshot). ``now`` is only
-    recorded as the time the report was made."""
+    transaction by the caller (so every report sees the same snapshot). ``now`` is when the
+    report is made: rationales recorded by then count (by the week's end if that is later)."""
     if trend_weeks < 2:
         raise ValueError("trend_weeks must be at least 2 (the week and the one before)")
     team_ids = sorted({t for r in who for t in r.team_ids})
+    # Rationales count when recorded by the time the report is made: a breach late on
+    # Sunday can only be explained after the week.
     weeks = [
-        week_figures(conn, rules, cal, w, team_ids=team_ids) for w in weeks_back(week, trend_weeks)
+        week_figures(conn, rules, cal, w, team_ids=team_ids, rationale_by=max(now, w.end))
+        for w in weeks_back(week, trend_weeks)
     ]
-    breaches = breach_list(conn, week, team_ids=team_ids)
+    breaches = breach_list(
+        conn, rules, cal, week, team_ids=team_ids, rationale_by=max(now, week.end)
+    )
     out = []
     for r in who:
         mine = set(r.team_ids)

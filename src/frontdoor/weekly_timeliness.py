@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    exists,
     false,
     func,
     literal,
@@ -35,6 +36,7 @@ from frontdoor.evaluate import (
 from frontdoor.models import (
     Assessment,
     Contact,
+    Rationale,
     Referral,
     S47Enquiry,
     StrategyDiscussion,
@@ -75,6 +77,11 @@ def timescale_rule(
     return None
 
 
+def attendance_rule(rules: Sequence[TimescaleRule | AttendanceRule]) -> AttendanceRule | None:
+    """The first enabled attendance rule (the report's "every required agency")."""
+    return next((r for r in rules if isinstance(r, AttendanceRule) and r.enabled), None)
+
+
 def _day_groups(
     rule: TimescaleRule, cal: WorkingCalendar, first: date, last: date
 ) -> list[tuple[date, date, date]]:
@@ -94,30 +101,34 @@ def _day_groups(
 
 @dataclass(frozen=True)
 class _Timed:
-    """How one record kind's clock looks in SQL for the "due in the week" figures."""
+    """How one record kind's clock looks in SQL for the "due in the week" figures.
+    ``starts`` are the columns the clock starts from (for the breach list: received_at;
+    an S47 enquiry's discussion ``held_at`` and its ``start_date``)."""
 
     team: ColumnElement[str]
+    record_id: ColumnElement[str]
+    child_id: ColumnElement[str]
+    starts: tuple[ColumnElement[Any], ...]
     # start in [instant lo, instant hi) or start date in [day lo, day hi] (both inclusive)
     start_in: Callable[[datetime, datetime, date, date], ColumnElement[bool]]
     done_by_day: Callable[[date], ColumnElement[bool]]
     from_: Any
 
 
-def timely(
-    conn: Connection,
-    rule: TimescaleRule,
-    cal: WorkingCalendar,
-    week: ReportWeek,
-    timed: _Timed,
-    teams: Sequence[str],
-    counts: dict[str, Counter[str]],
-    prefix: str,
-) -> None:
-    """Adds ``<prefix>_due`` and ``<prefix>_met`` per team."""
+def rationale_for(rule_id: str, record_id: ColumnElement[str], by: datetime) -> ColumnElement[bool]:
+    """SQL for "a manager recorded a rationale for this rule and record by ``by``"."""
+    r = table_of(Rationale).c
+    return exists().where(r.rule_id == rule_id, r.record_id == record_id, r.recorded_at <= by)
+
+
+def _week_terms(
+    rule: TimescaleRule, cal: WorkingCalendar, week: ReportWeek, timed: _Timed, dialect: str
+) -> tuple[ColumnElement[bool], ColumnElement[bool] | None, datetime]:
+    """(due in the week, met by the due moment, the earliest start due in the week). "Met"
+    is None for working-hours rules, which SQL cannot express (checked in Python)."""
     lo = start_threshold(rule, cal, now=week.start)
     hi = start_threshold(rule, cal, now=week.end)
     due_in_week = timed.start_in(lo.instant, hi.instant, lo.day + _DAY, hi.day)
-    dialect = conn.dialect.name
     if rule.clock == "working-days":
         groups = _day_groups(rule, cal, lo.day + _DAY, hi.day)
         met: ColumnElement[bool] = or_(
@@ -130,22 +141,101 @@ def timely(
                 for a, b, due in groups
             ),
         )
-    elif rule.clock == "clock-hours":
+        return due_in_week, met, lo.instant
+    if rule.clock == "clock-hours":
         c, _, done = record_columns(rule.record)
-        met = done <= shift_instant(c.received_at, rule.limit_delta, dialect)
-    else:
-        _working_hours_timely(conn, rule, cal, due_in_week, teams, counts, prefix)
+        return (
+            due_in_week,
+            done <= shift_instant(c.received_at, rule.limit_delta, dialect),
+            lo.instant,
+        )
+    return due_in_week, None, lo.instant
+
+
+def timely(
+    conn: Connection,
+    rule: TimescaleRule,
+    cal: WorkingCalendar,
+    week: ReportWeek,
+    timed: _Timed,
+    teams: Sequence[str],
+    counts: dict[str, Counter[str]],
+    prefix: str,
+    *,
+    rationale_by: datetime,
+) -> None:
+    """Adds ``<prefix>_due`` and ``<prefix>_met`` per team, and the records due in the
+    week and not met as breaches (``breaches``, ``breach:<rule id>``, and
+    ``breaches_rationale`` for those with a rationale recorded by ``rationale_by``)."""
+    due_in_week, met, received_from = _week_terms(rule, cal, week, timed, conn.dialect.name)
+    if met is None:
+        _working_hours_timely(conn, rule, cal, due_in_week, teams, counts, prefix, rationale_by)
         return
-    for branch in contact_branches(rule.record, lo.instant):
+    missed_with_reason = case(
+        (met, 0), (rationale_for(rule.id, timed.record_id, rationale_by), 1), else_=0
+    )
+    for branch in contact_branches(rule.record, received_from):
         query = (
-            select(timed.team, func.count(), count_if(met))
+            select(
+                timed.team,
+                func.count(),
+                count_if(met),
+                func.coalesce(func.sum(missed_with_reason), 0),
+            )
             .select_from(timed.from_)
             .where(branch, due_in_week, timed.team.in_(teams))
             .group_by(timed.team)
         )
-        for team, due_n, met_n in conn.execute(query):
-            counts[team][f"{prefix}_due"] += int(due_n)
-            counts[team][f"{prefix}_met"] += int(met_n)
+        for team, due_n, met_n, reasoned in conn.execute(query):
+            _add(counts[team], prefix, rule.id, int(due_n), int(met_n), int(reasoned))
+
+
+def _add(c: Counter[str], prefix: str, rule_id: str, due: int, met: int, reasoned: int) -> None:
+    c[f"{prefix}_due"] += due
+    c[f"{prefix}_met"] += met
+    c["breaches"] += due - met
+    c[f"breach:{rule_id}"] += due - met
+    c["breaches_rationale"] += reasoned
+
+
+def missed_rows(
+    conn: Connection,
+    rule: TimescaleRule,
+    cal: WorkingCalendar,
+    week: ReportWeek,
+    timed: _Timed,
+    teams: Sequence[str],
+    *,
+    rationale_by: datetime,
+) -> list[tuple[Any, ...]]:
+    """The records due in the week and not met: (record id, child id, team id, completion,
+    has a rationale, *starts) per record, for the breach list. Working-hours rules are
+    checked in Python, as in :func:`timely`."""
+    due_in_week, met, received_from = _week_terms(rule, cal, week, timed, conn.dialect.name)
+    _, _, done = record_columns(rule.record)
+    columns = (
+        timed.record_id,
+        timed.child_id,
+        timed.team,
+        done,
+        rationale_for(rule.id, timed.record_id, rationale_by),
+        *timed.starts,
+    )
+    rows: list[tuple[Any, ...]] = []
+    for branch in contact_branches(rule.record, received_from):
+        query = (
+            select(*columns)
+            .select_from(timed.from_)
+            .where(branch, due_in_week, timed.team.in_(teams))
+        )
+        if met is not None:
+            # NULL-safe "not met": a NULL comparison (no completion) counts as not met.
+            query = query.where(case((met, 0), else_=1) == 1)
+        rows += [tuple(r) for r in conn.execute(query)]
+    if met is None:
+        due_of = due_function(rule, cal)
+        rows = [r for r in rows if r[3] is None or r[3] > due_of(r[5])]
+    return rows
 
 
 def contact_branches(record: str, received_from: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -172,16 +262,17 @@ def _working_hours_timely(
     teams: Sequence[str],
     counts: dict[str, Counter[str]],
     prefix: str,
+    rationale_by: datetime,
 ) -> None:
     # Working hours (contacts/referrals only) have no closed form in SQL: check the week's
     # candidates, already narrowed by SQL to those whose due moment is in the week.
-    c, _, done = record_columns(rule.record)
+    c, rid, done = record_columns(rule.record)
     due_of = due_function(rule, cal)
-    query = select(c.team_id, c.received_at, done).where(due_in_week, c.team_id.in_(teams))
-    for team, received, completed in conn.execute(query):  # one week of records
-        counts[team][f"{prefix}_due"] += 1
-        if completed is not None and completed <= due_of(received):
-            counts[team][f"{prefix}_met"] += 1
+    reason = rationale_for(rule.id, rid, rationale_by)
+    query = select(c.team_id, c.received_at, done, reason).where(due_in_week, c.team_id.in_(teams))
+    for team, received, completed, has_reason in conn.execute(query):  # one week of records
+        met = completed is not None and completed <= due_of(received)
+        _add(counts[team], prefix, rule.id, 1, int(met), int(not met and bool(has_reason)))
 
 
 def instant_timed(record: str, cal: WorkingCalendar) -> _Timed:
@@ -193,6 +284,9 @@ def instant_timed(record: str, cal: WorkingCalendar) -> _Timed:
 
     return _Timed(
         team=c.team_id,
+        record_id=c.contact_id if record == "contact" else c.referral_id,
+        child_id=c.child_id,
+        starts=(c.received_at,),
         start_in=start_in,
         done_by_day=lambda day: done <= cal.end_of_day(day),
         from_=table,
@@ -211,6 +305,9 @@ def s47_timed() -> _Timed:
 
     return _Timed(
         team=s.team_id,
+        record_id=s.s47_id,
+        child_id=s.child_id,
+        starts=(d.held_at, s.start_date),
         start_in=start_in,
         done_by_day=lambda day: or_(s.icpc_not_required.is_(True), s.icpc_date <= day),
         from_=s47.outerjoin(discussion, d.discussion_id == s.discussion_id),
@@ -226,6 +323,9 @@ def assessment_timed() -> _Timed:
 
     return _Timed(
         team=a.team_id,
+        record_id=a.assessment_id,
+        child_id=a.child_id,
+        starts=(r.received_at,),
         start_in=start_in,
         done_by_day=lambda day: a.authorised_date <= day,
         from_=assessment.join(referral, r.referral_id == a.referral_id),

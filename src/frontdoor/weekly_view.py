@@ -262,9 +262,9 @@ def _breach_table(
             Column("Record", "text", 14),
             Column("Child", "text", 12),
             Column("Team", "text", 10),
+            Column("Started", "when", 17),
             Column("Due", "when", 17),
-            Column("Breached", "when", 17),
-            Column("Resolved", "when", 17),
+            Column("Completed", "when", 17),
             Column("Rationale", "text", 10),
         ),
         rows=tuple(
@@ -273,14 +273,17 @@ def _breach_table(
                 text_cell(b.record_id, case_url(kinds.get(b.rule_id), b, case_urls)),
                 text_cell(b.child_id),
                 text_cell(b.team_id),
-                when_cell(b.due_at, tz),
                 when_cell(b.started_at, tz),
-                when_cell(b.resolved_at, tz),
+                when_cell(b.due_at, tz),
+                when_cell(b.completed_at, tz),
                 text_cell("yes" if b.has_rationale else "no"),
             )
             for b in lines
         ),
-        note="Resolved: when the monitor first saw the record closed; '-' if still open.",
+        note=(
+            "Started: received, held or started (a date counts from 00:00). Due: '-' for "
+            "strategy discussions missing an agency. Completed: '-' if not completed."
+        ),
         empty="No breach fell due this week.",
     )
 

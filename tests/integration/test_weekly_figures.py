@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from frontdoor.clock import WorkingCalendar
-from frontdoor.models import Breach, Rationale, table_of
+from frontdoor.models import Rationale, table_of
 from frontdoor.rules import load_rules
 from frontdoor.weekly_figures import Ratio, week_figures
 from frontdoor.weekly_lists import breach_list, oldest_open
@@ -65,20 +65,6 @@ def _teams(engine: Engine, tmp_path: Path) -> Engine:
 def _load(engine: Engine, tmp_path: Path, kind: str, rows: list[dict[str, object]]) -> None:
     summary = load(engine, tmp_path, kind, rows)
     assert summary.rejected == 0
-
-
-def _breach(rule: str, record: str, team: str, due: str | None, started: str) -> dict[str, object]:
-    return {
-        "rule_id": rule,
-        "record_id": record,
-        "team_id": team,
-        "child_id": f"CH-{record}",
-        "started_at": z(started),
-        "due_at": None if due is None else z(due),
-        "missing_agencies": None,
-        "first_detected_at": z(started),
-        "resolved_at": None,
-    }
 
 
 def _rationale(rule: str, record: str, at: str) -> dict[str, object]:
@@ -246,19 +232,8 @@ def _w48(teams: Engine, tmp_path: Path) -> Engine:
             assessment("A4", "RA4", "2026-09-28", None),  # due Mon 30 Nov: not yet
         ],
     )
-    breaches = [
-        _breach("contact-outcome-24h", "C3", A, "2026-11-26T12:00Z", "2026-11-25T12:00Z"),
-        _breach("contact-outcome-24h", "C4", A, "2026-11-29T23:30Z", "2026-11-28T23:30Z"),
-        _breach("contact-outcome-24h", "C6", A, "2026-11-27T20:00Z", "2026-11-26T20:00Z"),
-        _breach("contact-outcome-24h", "C7", A, "2026-11-28T12:00Z", "2026-11-27T12:00Z"),
-        _breach("contact-outcome-24h", "C8", A, "2026-11-21T08:00Z", "2026-11-20T08:00Z"),
-        _breach("referral-decision-1wd", "R2", A, "2026-11-24" + EOD, "2026-11-23T10:00Z"),
-        _breach("strategy-partners", "D2", A, None, "2026-11-25T14:00Z"),
-        _breach("icpc-15wd", "S2", A, "2026-11-25" + EOD, "2026-11-04T00:00Z"),
-        _breach("assessment-45wd", "A2", A, "2026-11-27" + EOD, "2026-09-25T09:00Z"),
-        _breach("contact-outcome-24h", "CB2", B, "2026-11-25T10:00Z", "2026-11-24T10:00Z"),
-        _breach("contact-outcome-24h", "CC1", "DAT-C", "2026-11-25T10:00Z", "2026-11-24T10:00Z"),
-    ]
+    # No breach ledger rows: the figures and the breach list are read from the records
+    # alone (a record completed late between two scans never reaches the ledger).
     rationales = [
         _rationale("contact-outcome-24h", "C3", "2026-11-27T09:00Z"),
         _rationale("contact-outcome-24h", "C4", "2026-11-30T00:00Z"),  # exactly at week end
@@ -267,7 +242,6 @@ def _w48(teams: Engine, tmp_path: Path) -> Engine:
         _rationale("icpc-15wd", "S2", "2026-11-20T09:00Z"),
     ]
     with e.begin() as conn:
-        conn.execute(insert(table_of(Breach)), breaches)
         conn.execute(insert(table_of(Rationale)), rationales)
     return e
 
@@ -339,7 +313,7 @@ def test_breach_list_orders_the_weeks_breaches_by_due_moment(
     w48: Engine, calendar: WorkingCalendar
 ) -> None:
     with w48.connect() as conn:
-        lines = breach_list(conn, parse_week("2026-W48"), team_ids=[A])
+        lines = breach_list(conn, RULES, calendar, parse_week("2026-W48"), team_ids=[A])
     assert [(line.record_id, line.has_rationale) for line in lines] == [
         ("R2", False),  # Tue 24 end of day
         ("D2", False),  # held Wed 25 14:00
@@ -351,8 +325,17 @@ def test_breach_list_orders_the_weeks_breaches_by_due_moment(
         ("C4", True),  # Sun 29 23:30 (rationale exactly at week end)
     ]
     assert lines[0].due_at == z("2026-11-24" + EOD)
+    assert lines[0].started_at == z("2026-11-23T10:00Z")
     assert lines[1].due_at is None
     assert lines[1].started_at == z("2026-11-25T14:00Z")
+    assert lines[1].completed_at is None
+    by_id = {line.record_id: line for line in lines}
+    assert by_id["C4"].completed_at is None  # still open at the export
+    assert by_id["A2"].completed_at == z("2026-11-28T00:00Z")  # a date: from 00:00 local
+    # The same lines as the figures count.
+    with w48.connect() as conn:
+        figures = week_figures(conn, RULES, calendar, parse_week("2026-W48"), team_ids=[A])
+    assert len(lines) == figures.total.breaches
 
 
 def test_oldest_open_items_at_week_end_span_record_kinds(

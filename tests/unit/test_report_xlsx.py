@@ -342,5 +342,5 @@ def test_rejects_a_value_of_the_wrong_kind(view: ReportView) -> None:
     table = view.appendix[0]
     rows = ((*table.rows[0][:4], text_cell("soon"), *table.rows[0][5:]),)
     changed = replace(view, appendix=(replace(table, rows=rows), view.appendix[1]))
-    with pytest.raises(TypeError, match="Due"):
+    with pytest.raises(TypeError, match="Started"):
         workbook_bytes(changed, LONDON, created=GENERATED)
