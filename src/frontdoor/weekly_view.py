@@ -15,17 +15,13 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from frontdoor.digest_view import (
-    AGENCY_LABELS,
     format_case_url,
     format_duration,
     format_when,
     team_label,
 )
 from frontdoor.report_tables import (
-    Cell,
-    Chart,
     Column,
-    ColumnKind,
     Section,
     Table,
     chart,
@@ -38,9 +34,10 @@ from frontdoor.report_tables import (
     when_cell,
 )
 from frontdoor.rules import AttendanceRule, TimescaleRule
-from frontdoor.weekly_figures import REPORT_AGENCIES, Ratio, TeamFigures
+from frontdoor.weekly_figures import Ratio, TeamFigures
 from frontdoor.weekly_lists import BreachLine, OpenItem
 from frontdoor.weekly_report import ReportData
+from frontdoor.weekly_sections import Spec, team_sections
 from frontdoor.weeks import ReportWeek
 
 RECORD_LABELS = {
@@ -50,9 +47,6 @@ RECORD_LABELS = {
     "s47_enquiry": "S47 enquiry",
     "assessment": "Assessment",
 }
-
-#: A by-team column: header, kind, and how to make a team's cell.
-Spec = tuple[str, ColumnKind, Callable[[TeamFigures], Cell]]
 
 #: How each figure is counted, printed at the end of every report.
 DEFINITIONS = (
@@ -107,40 +101,6 @@ def period_text(week: ReportWeek) -> str:
     return f"{first} to Sunday {sun.day} {sun:%B %Y}"
 
 
-def _by_team(
-    data: ReportData,
-    sheet: str,
-    title: str,
-    columns: Sequence[Spec],
-    labels: Mapping[str, str],
-    note: str = "",
-) -> Table:
-    def row(f: TeamFigures) -> tuple[Cell, ...]:
-        name = "Total" if f.team_id is None else labels.get(f.team_id, f.team_id)
-        return (text_cell(name), *(make(f) for _, _, make in columns))
-
-    current = data.current
-    return Table(
-        sheet=sheet,
-        title=title,
-        columns=(Column("Team", "text", 28), *(Column(h, k, None) for h, k, _ in columns)),
-        rows=tuple(row(f) for f in current.teams),
-        total=row(current.total),
-        by_team=True,
-        note=note,
-    )
-
-
-def _team_chart(data: ReportData, title: str, get: Callable[[TeamFigures], Ratio]) -> Chart:
-    figs = (
-        [*data.current.teams, data.current.total]
-        if len(data.current.teams) > 1
-        else [data.current.total]
-    )
-    labels = ["Total" if f.team_id is None else f.team_id for f in figs]
-    return chart(title, labels, [get(f) for f in figs])
-
-
 def _summary(data: ReportData) -> Table:
     now, before = data.current.total, data.previous.total
     counts: list[tuple[str, Callable[[TeamFigures], int]]] = [
@@ -188,21 +148,6 @@ def _summary(data: ReportData) -> Table:
         ),
         rows=tuple(rows),
     )
-
-
-def _rule_columns(data: ReportData, rules: Sequence[TimescaleRule | AttendanceRule]) -> list[Spec]:
-    seen = {r for f in data.current.teams for r in f.breaches_by_rule}
-    ids = [r.id for r in rules if r.enabled or r.id in seen]
-    ids += sorted(seen - set(ids))
-
-    def by(rule_id: str) -> Callable[[TeamFigures], Cell]:
-        return lambda f: count_cell(f.breaches_by_rule.get(rule_id, 0))
-
-    return [(rule_id, "count", by(rule_id)) for rule_id in ids] + [
-        ("All rules", "count", lambda f: count_cell(f.breaches)),
-        ("With a rationale", "count", lambda f: count_cell(f.breaches_with_rationale)),
-        ("Without a rationale", "count", lambda f: count_cell(f.breaches_without_rationale)),
-    ]
 
 
 def _trend(data: ReportData) -> Section:
@@ -324,10 +269,6 @@ def _oldest_table(
     )
 
 
-def _missing(agency: str) -> Callable[[TeamFigures], Cell]:
-    return lambda f: count_cell(f.missing_by_agency[agency])
-
-
 def build_report_view(
     data: ReportData,
     *,
@@ -339,178 +280,7 @@ def build_report_view(
     labels = {t.team_id: team_label(t) for t in data.recipient.teams}
     now = data.current.total
     week = data.week
-    agencies: list[Spec] = [
-        (f"{AGENCY_LABELS.get(a, a).capitalize()} missing", "count", _missing(a))
-        for a in REPORT_AGENCIES
-    ]
-    sections = (
-        Section(
-            "Contacts",
-            "Contacts received, outcomes within 24 hours, breaches and what was still open.",
-            (
-                _team_chart(
-                    data, "Contacts with an outcome within 24 hours", lambda f: f.contact_timely
-                ),
-            ),
-            (
-                _by_team(
-                    data,
-                    "Contacts",
-                    "Contacts",
-                    [
-                        ("Received", "count", lambda f: count_cell(f.contacts_received)),
-                        (
-                            "Outcome within 24 hours",
-                            "ratio",
-                            lambda f: ratio_cell(f.contact_timely),
-                        ),
-                        ("Breaches", "count", lambda f: count_cell(f.breaches)),
-                        (
-                            "With a rationale",
-                            "count",
-                            lambda f: count_cell(f.breaches_with_rationale),
-                        ),
-                        (
-                            "Without a rationale",
-                            "count",
-                            lambda f: count_cell(f.breaches_without_rationale),
-                        ),
-                        ("Open 24-48 hours", "count", lambda f: count_cell(f.open_contacts_24_48h)),
-                        ("Open 48-72 hours", "count", lambda f: count_cell(f.open_contacts_48_72h)),
-                        (
-                            "Open over 72 hours",
-                            "count",
-                            lambda f: count_cell(f.open_contacts_over_72h),
-                        ),
-                    ],
-                    labels,
-                    "Breaches here are of every rule; open counts are at the end of the week.",
-                ),
-            ),
-        ),
-        Section(
-            "Referrals",
-            "Decisions within 1 working day, and re-referrals within 12 months.",
-            (
-                _team_chart(
-                    data, "Referrals decided within 1 working day", lambda f: f.referral_timely
-                ),
-            ),
-            (
-                _by_team(
-                    data,
-                    "Referrals",
-                    "Referrals",
-                    [
-                        (
-                            "Decision within 1 working day",
-                            "ratio",
-                            lambda f: ratio_cell(f.referral_timely),
-                        ),
-                        (
-                            "Re-referrals within 12 months",
-                            "ratio",
-                            lambda f: ratio_cell(f.re_referrals),
-                        ),
-                    ],
-                    labels,
-                ),
-            ),
-        ),
-        Section(
-            "Strategy discussions",
-            "Discussions held this week, and which agencies were missing.",
-            (
-                _team_chart(
-                    data,
-                    "Strategy discussions with every required agency",
-                    lambda f: f.discussions_all_agencies,
-                ),
-            ),
-            (
-                _by_team(
-                    data,
-                    "Strategy discussions",
-                    "Strategy discussions",
-                    [
-                        ("Held", "count", lambda f: count_cell(f.discussions_held)),
-                        (
-                            "Every required agency",
-                            "ratio",
-                            lambda f: ratio_cell(f.discussions_all_agencies),
-                        ),
-                        *agencies,
-                    ],
-                    labels,
-                ),
-            ),
-        ),
-        Section(
-            "S47 enquiries and ICPCs",
-            "Initial child protection conferences within 15 working days of the strategy "
-            "discussion.",
-            (_team_chart(data, "ICPCs within 15 working days", lambda f: f.icpc_timely),),
-            (
-                _by_team(
-                    data,
-                    "S47 and ICPC",
-                    "S47 enquiries",
-                    [
-                        (
-                            "ICPC within 15 working days",
-                            "ratio",
-                            lambda f: ratio_cell(f.icpc_timely),
-                        ),
-                        (
-                            "Open past 15 working days without an ICPC",
-                            "count",
-                            lambda f: count_cell(f.s47_open_past_limit),
-                        ),
-                    ],
-                    labels,
-                ),
-            ),
-        ),
-        Section(
-            "Assessments",
-            "Assessments authorised within 45 working days.",
-            (
-                _team_chart(
-                    data, "Assessments within 45 working days", lambda f: f.assessment_timely
-                ),
-            ),
-            (
-                _by_team(
-                    data,
-                    "Assessments",
-                    "Assessments",
-                    [
-                        (
-                            "Authorised within 45 working days",
-                            "ratio",
-                            lambda f: ratio_cell(f.assessment_timely),
-                        ),
-                        (
-                            "Open past 45 working days",
-                            "count",
-                            lambda f: count_cell(f.assessments_open_past_limit),
-                        ),
-                    ],
-                    labels,
-                ),
-            ),
-        ),
-        Section(
-            "Breaches by rule",
-            "Breaches whose due moment fell this week, per rule, with and without a rationale.",
-            (),
-            (
-                _by_team(
-                    data, "Breaches by rule", "Breaches by rule", _rule_columns(data, rules), labels
-                ),
-            ),
-        ),
-    )
+    sections = team_sections(data, rules, labels)
     subject = (
         f"Weekly report {week.label}: {percent_text(now.contact_timely)} of contacts within "
         f"24 hours, {now.breaches} breach{'es' if now.breaches != 1 else ''} "
