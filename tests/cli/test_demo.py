@@ -29,10 +29,24 @@ def test_demo_scans_and_leaves_its_e_mails_on_disk_with_their_paths_printed(
     out = capsys.readouterr().out
     assert code == 0
     assert "Live scan recorded" in out
-    paths = [Path(p) for p in re.findall(r"^\s+(/\S+\.(?:eml|html))$", out, flags=re.M)]
+    printed = [Path(p) for p in re.findall(r"^\s+(/\S+\.(?:eml|html|txt|xlsx))$", out, flags=re.M)]
     mail = (tmp_path / "demo-output" / "mail").resolve()
+    report = (tmp_path / "demo-output" / "report").resolve()
+    paths = [p for p in printed if mail in p.parents]
+    reports = [p for p in printed if report in p.parents]
     assert paths
-    assert all(p.is_file() and mail in p.parents for p in paths)
+    assert all(p.is_file() for p in printed)
+    assert len(paths) + len(reports) == len(printed)
+    # The weekly report of each service manager, and over all teams: three files each.
+    folders = {p.parent.name for p in reports}
+    assert "all-teams" in folders
+    assert len(folders) >= 2
+    assert sorted(p.name for p in reports if p.parent.name == "all-teams") == [
+        "report.html",
+        "report.txt",
+        "report.xlsx",
+    ]
+    assert "7. The weekly report for " in out
     backlog = [p for p in paths if p.parent.name == "outbox" and p.suffix == ".eml"]
     escalations = [p for p in paths if "-escalation-" in p.name and p.suffix == ".eml"]
     assert backlog

@@ -527,3 +527,62 @@ def test_sigterm_stops_the_scheduler_and_restores_the_previous_handler(
     assert signal.getsignal(signal.SIGTERM) is before
     assert {"event": "scheduler_stopping", "signal": "SIGTERM", "log_level": "info"} in logs
     assert logs[-1]["event"] == "scheduler_stopped"
+
+
+# --- weekly report ------------------------------------------------------------------------------
+
+
+def test_weekly_report_fires_at_eight_local_on_weekdays_in_bst_and_gmt(app: App) -> None:
+    trigger = jobs_by_name(app, Recorder().passes())["weekly-report"].trigger
+    # Mon 19 - Sun 25 Oct 2026 is BST (08:00 local = 07:00 UTC); Mon 26 Oct is GMT.
+    fires = fire_times(
+        trigger, datetime(2026, 10, 19, tzinfo=UTC), datetime(2026, 10, 27, tzinfo=UTC)
+    )
+    assert fires[0] == datetime(2026, 10, 19, 7, 0, tzinfo=UTC)
+    assert len(fires) == 6  # Mon-Fri, then Monday 26 October
+    assert fires[-1] == datetime(2026, 10, 26, 8, 0, tzinfo=UTC)
+
+
+def test_weekly_report_runs_once_per_due_time_and_waits_for_the_bank_holiday(app: App) -> None:
+    rec = Recorder()
+    report = jobs_by_name(app, rec.passes())["weekly-report"]
+    # Easter Monday 6 April 2026 is a bank holiday: the report for week 14 is due on Tuesday
+    # 7 April at 08:00 BST (07:00 UTC). The report due on Monday 30 March went out.
+    with app.engine.begin() as conn:
+        beat(conn, "weekly-report", now=datetime(2026, 3, 30, 7, 0, 3, tzinfo=UTC), detail={})
+    easter_monday = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)
+    assert report.run(easter_monday) == {"report_already_done": 1}
+    assert rec.calls == []
+    tuesday = datetime(2026, 4, 7, 7, 0, tzinfo=UTC)
+    assert report.run(tuesday) == {"calls": 1, "name_is_not_a_count": "weekly_report"}
+    assert rec.calls == [("weekly_report", tuesday)]
+    with app.engine.begin() as conn:  # run_job records the heartbeat after a success
+        beat(conn, "weekly-report", now=tuesday, detail={})
+    assert report.run(tuesday + timedelta(days=1)) == {"report_already_done": 1}
+
+
+def test_delivery_catches_up_a_missed_weekly_report_once(app: App) -> None:
+    rec = Recorder()
+    jobs = jobs_by_name(app, rec.passes())
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with app.engine.begin() as conn:  # the digest is up to date; the report was missed
+        beat(conn, "digest", now=datetime(2026, 11, 23, 8, 30, 1, tzinfo=UTC), detail={})
+        beat(conn, "weekly-report", now=datetime(2026, 11, 16, 8, 0, 2, tzinfo=UTC), detail={})
+    counts = jobs["delivery"].run(monday)
+    assert rec.calls == [("weekly_report", monday), ("deliver", monday)]
+    assert counts["weekly_report_calls"] == 1
+    rec.calls.clear()
+    jobs["delivery"].run(monday + timedelta(minutes=5))
+    assert rec.calls == [("deliver", monday + timedelta(minutes=5))]
+
+
+def test_weekly_report_off_removes_the_job(sqlite_engine: Engine) -> None:
+    settings = load_settings(rules_dir=REPO / "rules", weekly_report_at="off")
+    app = build_app(settings, engine=sqlite_engine)
+    rec = Recorder()
+    jobs = jobs_by_name(app, rec.passes())
+    assert "weekly-report" not in jobs
+    with app.engine.begin() as conn:
+        beat(conn, "digest", now=T0, detail={})
+    jobs["delivery"].run(T0)
+    assert rec.calls == [("deliver", T0)]

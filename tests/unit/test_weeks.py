@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from frontdoor.weeks import ReportWeek, last_complete_week, parse_week, previous, weeks_back
+from frontdoor.clock import england_calendar
+from frontdoor.weeks import (
+    ReportWeek,
+    last_complete_week,
+    parse_week,
+    previous,
+    report_due,
+    weeks_back,
+)
 
 
 def test_parse_week_gives_label_and_london_midnight_boundaries_in_winter() -> None:
@@ -98,3 +106,34 @@ def test_weeks_back_gives_twelve_consecutive_weeks_oldest_first() -> None:
 def test_report_week_rejects_a_week_the_year_does_not_have() -> None:
     with pytest.raises(ValueError, match="not an ISO week"):
         ReportWeek(2025, 53)
+
+
+def test_report_due_is_the_first_working_day_of_the_week_at_the_time() -> None:
+    cal = england_calendar("Europe/London")
+    at = time(8, 0)
+    monday_gmt = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    assert report_due(monday_gmt, cal, at) == (parse_week("2026-W47"), monday_gmt)
+    # One microsecond earlier the latest due report is last week's.
+    before = monday_gmt - timedelta(microseconds=1)
+    assert report_due(before, cal, at) == (
+        parse_week("2026-W46"),
+        datetime(2026, 11, 16, 8, 0, tzinfo=UTC),
+    )
+    # BST: 08:00 local is 07:00 UTC.
+    assert report_due(datetime(2026, 10, 19, 7, 0, tzinfo=UTC), cal, at) == (
+        parse_week("2026-W42"),
+        datetime(2026, 10, 19, 7, 0, tzinfo=UTC),
+    )
+    # Easter Monday 2026 (6 April): due on Tuesday.
+    tuesday = datetime(2026, 4, 7, 7, 0, tzinfo=UTC)
+    assert report_due(datetime(2026, 4, 6, 12, 0, tzinfo=UTC), cal, at) == (
+        parse_week("2026-W13"),
+        datetime(2026, 3, 30, 7, 0, tzinfo=UTC),
+    )
+    assert report_due(tuesday, cal, at) == (parse_week("2026-W14"), tuesday)
+    # Christmas 2026: Mon 28 Dec is the substitute Boxing Day, so week 52's report is due on
+    # Tuesday 29 December.
+    assert report_due(datetime(2026, 12, 29, 8, 0, tzinfo=UTC), cal, at) == (
+        parse_week("2026-W52"),
+        datetime(2026, 12, 29, 8, 0, tzinfo=UTC),
+    )
