@@ -143,7 +143,10 @@ def ratio_cell(ratio: Ratio) -> Cell:
     )
 
 
-def count_cell(n: int) -> Cell:
+def count_cell(n: int | None) -> Cell:
+    """A count; ``-`` for None (not computed)."""
+    if n is None:
+        return Cell(None, NO_VALUE, NO_VALUE)
     return Cell(n, str(n), str(n))
 
 
@@ -173,8 +176,11 @@ def point_change(now: Ratio, before: Ratio) -> Cell:
     return Cell(diff, text, text)
 
 
-def count_change(now: int, before: int) -> Cell:
-    """The change between two counts: ``+3``, ``-2``, ``no change``."""
+def count_change(now: int | None, before: int | None) -> Cell:
+    """The change between two counts: ``+3``, ``-2``, ``no change``; ``-`` if either is
+    None."""
+    if now is None or before is None:
+        return Cell(None, NO_VALUE, NO_VALUE)
     diff = now - before
     text = "no change" if diff == 0 else f"{diff:+d}"
     return Cell(diff, text, text)

@@ -48,7 +48,7 @@ test, into at most a few start-date groups that share one due day. Only a workin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +57,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    case,
     exists,
     false,
     func,
@@ -80,6 +81,7 @@ from frontdoor.models import (
 )
 from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.weekly_timeliness import (
+    Counts,
     assessment_timed,
     attendance_rule,
     contact_branches,
@@ -116,7 +118,8 @@ class Ratio:
 @dataclass(frozen=True)
 class TeamFigures:
     """The weekly figures of one team (or of all teams: ``team_id`` None). See the module
-    docstring for each definition."""
+    docstring for each definition. The figures "at week end" (open contacts by age, open
+    past the limit) are None for weeks computed without them (the trend's older weeks)."""
 
     team_id: str | None
     contacts_received: int
@@ -125,17 +128,17 @@ class TeamFigures:
     breaches_with_rationale: int
     breaches_without_rationale: int
     breaches_by_rule: Mapping[str, int]
-    open_contacts_24_48h: int
-    open_contacts_48_72h: int
-    open_contacts_over_72h: int
+    open_contacts_24_48h: int | None
+    open_contacts_48_72h: int | None
+    open_contacts_over_72h: int | None
     referral_timely: Ratio
     discussions_held: int
     discussions_all_agencies: Ratio
     missing_by_agency: Mapping[str, int]
     icpc_timely: Ratio
-    s47_open_past_limit: int
+    s47_open_past_limit: int | None
     assessment_timely: Ratio
-    assessments_open_past_limit: int
+    assessments_open_past_limit: int | None
     re_referrals: Ratio
 
 
@@ -148,8 +151,13 @@ class WeekFigures:
     total: TeamFigures
 
 
-def _figures(team_id: str | None, c: Counter[str]) -> TeamFigures:
-    by_rule = {k.split(":", 1)[1]: v for k, v in sorted(c.items()) if k.startswith("breach:")}
+def _figures(team_id: str | None, c: Counter[str], ended: bool) -> TeamFigures:
+    # Only rules with a breach (a rule whose records all met their timescale adds a 0).
+    by_rule = {k.split(":", 1)[1]: v for k, v in sorted(c.items()) if k.startswith("breach:") and v}
+
+    def at_end(key: str) -> int | None:
+        return c[key] if ended else None
+
     return TeamFigures(
         team_id=team_id,
         contacts_received=c["contacts_received"],
@@ -158,17 +166,17 @@ def _figures(team_id: str | None, c: Counter[str]) -> TeamFigures:
         breaches_with_rationale=c["breaches_rationale"],
         breaches_without_rationale=c["breaches"] - c["breaches_rationale"],
         breaches_by_rule=by_rule,
-        open_contacts_24_48h=c["open_24_48"],
-        open_contacts_48_72h=c["open_48_72"],
-        open_contacts_over_72h=c["open_72"],
+        open_contacts_24_48h=at_end("open_24_48"),
+        open_contacts_48_72h=at_end("open_48_72"),
+        open_contacts_over_72h=at_end("open_72"),
         referral_timely=Ratio(c["referral_met"], c["referral_due"]),
         discussions_held=c["discussions"],
         discussions_all_agencies=Ratio(c["discussions_full"], c["discussions"]),
         missing_by_agency={a: c[f"missing:{a}"] for a in REPORT_AGENCIES},
         icpc_timely=Ratio(c["s47_met"], c["s47_due"]),
-        s47_open_past_limit=c["s47_open_past"],
+        s47_open_past_limit=at_end("s47_open_past"),
         assessment_timely=Ratio(c["assessment_met"], c["assessment_due"]),
-        assessments_open_past_limit=c["assessment_open_past"],
+        assessments_open_past_limit=at_end("assessment_open_past"),
         re_referrals=Ratio(c["rereferrals"], c["referrals_received"]),
     )
 
@@ -182,28 +190,108 @@ def week_figures(
     team_ids: Sequence[str],
     rationale_by: datetime | None = None,
 ) -> WeekFigures:
-    """The report's figures for ``week`` per team in ``team_ids`` and in total; rationales
-    count when recorded by ``rationale_by`` (default: the week's end).
+    """The report's figures for ``week`` per team in ``team_ids`` and in total, the
+    figures at week end included; rationales count when recorded by ``rationale_by``
+    (default: the week's end).
 
     ``rules`` supplies the timescales (the first enabled rule per record kind) and the
     attendance rule's required agencies; a figure whose rule is absent is 0 of 0.
     """
-    teams = list(team_ids)
-    counts: dict[str, Counter[str]] = {t: Counter() for t in teams}
-    start, end = week.start, week.end
-    by = end if rationale_by is None else rationale_by
-    dialect = conn.dialect.name
+    return weeks_figures(
+        conn, rules, cal, [week], team_ids=team_ids, rationale_by=rationale_by, at_week_end=[week]
+    )[0]
 
-    # Contacts received; contacts open at week end, by age.
+
+def weeks_figures(
+    conn: Connection,
+    rules: Sequence[TimescaleRule | AttendanceRule],
+    cal: WorkingCalendar,
+    weeks: Sequence[ReportWeek],
+    *,
+    team_ids: Sequence[str],
+    rationale_by: datetime | None = None,
+    at_week_end: Collection[ReportWeek] = (),
+) -> list[WeekFigures]:
+    """:func:`week_figures` for a run of consecutive ``weeks`` (oldest first), in one query
+    per figure grouped by week and team rather than one per week (the 12-week trend costs
+    about what its oldest week does). The figures at week end, which need the state at each
+    week's end, are computed only for the weeks in ``at_week_end`` (None for the others).
+    Rationales count when recorded by ``rationale_by`` (default: the last week's end).
+    """
+    if not weeks:
+        return []
+    if any(b.start != a.end for a, b in zip(weeks, weeks[1:], strict=False)):
+        raise ValueError("weeks must be consecutive, oldest first")
+    teams = list(team_ids)
+    counts: Counts = {i: {t: Counter() for t in teams} for i in range(len(weeks))}
+    by = weeks[-1].end if rationale_by is None else rationale_by
+    first, last = weeks[0].start, weeks[-1].end
+
+    # Contacts received, by the week they were received in.
     ct = table_of(Contact).c
-    for branch in contact_branches("contact", start):
+    received = _bucket(ct.received_at, weeks)
+    for branch in contact_branches("contact", first):
         query = (
-            select(ct.team_id, func.count())
-            .where(branch, ct.team_id.in_(teams), ct.received_at >= start, ct.received_at < end)
-            .group_by(ct.team_id)
+            select(ct.team_id, received, func.count())
+            .where(branch, ct.team_id.in_(teams), ct.received_at >= first, ct.received_at < last)
+            .group_by(ct.team_id, received)
         )
-        for team, received in conn.execute(query):
-            counts[team]["contacts_received"] += int(received)
+        for team, i, n in conn.execute(query):
+            counts[i][team]["contacts_received"] += int(n)
+
+    # Timeliness of the four timescale rules (due moment in the week), and their breaches.
+    for record, prefix, timed in (
+        ("contact", "contact", instant_timed("contact", cal)),
+        ("referral", "referral", instant_timed("referral", cal)),
+        ("s47_enquiry", "s47", s47_timed()),
+        ("assessment", "assessment", assessment_timed()),
+    ):
+        rule = timescale_rule(rules, record)
+        if rule is not None:
+            timely(conn, rule, cal, weeks, timed, teams, counts, prefix, rationale_by=by)
+
+    _discussions(conn, rules, weeks, teams, counts, by)
+    _re_referrals(conn, weeks, teams, counts, conn.dialect.name)
+    ended = {w.label for w in at_week_end}
+    for i, week in enumerate(weeks):
+        if week.label in ended:
+            _at_week_end(conn, rules, cal, week, teams, counts[i])
+
+    out = []
+    for i, week in enumerate(weeks):
+        total: Counter[str] = Counter()
+        for c in counts[i].values():
+            total.update(c)
+        done = week.label in ended
+        out.append(
+            WeekFigures(
+                week=week,
+                teams=[_figures(t, counts[i][t], done) for t in teams],
+                total=_figures(None, total, done),
+            )
+        )
+    return out
+
+
+def _bucket(column: ColumnElement[datetime], weeks: Sequence[ReportWeek]) -> ColumnElement[int]:
+    """SQL: the index of the week ``column`` falls in (-1: none)."""
+    return case(
+        *((and_(column >= w.start, column < w.end), i) for i, w in enumerate(weeks)), else_=-1
+    )
+
+
+def _at_week_end(
+    conn: Connection,
+    rules: Sequence[TimescaleRule | AttendanceRule],
+    cal: WorkingCalendar,
+    week: ReportWeek,
+    teams: Sequence[str],
+    counts: dict[str, Counter[str]],
+) -> None:
+    """Contacts open at week end by age, and S47 enquiries and assessments overdue and open
+    at week end (the monitor's own evaluation at that instant)."""
+    ct = table_of(Contact).c
+    end = week.end
     # Open at week end: no outcome at all, or one recorded after week end. Two queries, so
     # the first can use the partial index on open contacts (literal IS NULL).
     for open_at_end in (ct.outcome_at.is_(None), ct.outcome_at > end):
@@ -223,19 +311,6 @@ def week_figures(
             counts[team]["open_24_48"] += int(o24)
             counts[team]["open_48_72"] += int(o48)
             counts[team]["open_72"] += int(o72)
-
-    # Timeliness of the four timescale rules (due moment in the week).
-    for record, prefix, timed in (
-        ("contact", "contact", instant_timed("contact", cal)),
-        ("referral", "referral", instant_timed("referral", cal)),
-        ("s47_enquiry", "s47", s47_timed()),
-        ("assessment", "assessment", assessment_timed()),
-    ):
-        rule = timescale_rule(rules, record)
-        if rule is not None:
-            timely(conn, rule, cal, week, timed, teams, counts, prefix, rationale_by=by)
-
-    # Overdue and open at week end (S47, assessments): the monitor's evaluation at week end.
     today = cal.local_date(end)
     for record, key, build in (
         ("s47_enquiry", "s47_open_past", s47_open_query),
@@ -244,31 +319,19 @@ def week_figures(
         rule = timescale_rule(rules, record)
         if rule is None:
             continue
-        sub = build(start_threshold(rule, cal, now=end), today, dialect).subquery()
+        sub = build(start_threshold(rule, cal, now=end), today, conn.dialect.name).subquery()
         team_col = sub.c.team_id
-        query = select(team_col, func.count()).where(team_col.in_(teams)).group_by(team_col)
-        for team, n in conn.execute(query):
+        past = select(team_col, func.count()).where(team_col.in_(teams)).group_by(team_col)
+        for team, n in conn.execute(past):
             counts[team][key] += int(n)
-
-    _discussions(conn, rules, week, teams, counts, by)
-    _re_referrals(conn, week, teams, counts, dialect)
-
-    total: Counter[str] = Counter()
-    for c in counts.values():
-        total.update(c)
-    return WeekFigures(
-        week=week,
-        teams=[_figures(t, counts[t]) for t in teams],
-        total=_figures(None, total),
-    )
 
 
 def _discussions(
     conn: Connection,
     rules: Sequence[TimescaleRule | AttendanceRule],
-    week: ReportWeek,
+    weeks: Sequence[ReportWeek],
     teams: Sequence[str],
-    counts: dict[str, Counter[str]],
+    counts: Counts,
     rationale_by: datetime,
 ) -> None:
     d = table_of(StrategyDiscussion).c
@@ -294,27 +357,29 @@ def _discussions(
         count_if(and_(~full, reason)),
         *(count_if(attended([ag]) == 0) for ag in REPORT_AGENCIES),
     ]
+    held = _bucket(d.held_at, weeks)
     query = (
-        select(d.team_id, func.count(), *columns)
-        .where(d.held_at >= week.start, d.held_at < week.end, d.team_id.in_(teams))
-        .group_by(d.team_id)
+        select(d.team_id, held, func.count(), *columns)
+        .where(d.held_at >= weeks[0].start, d.held_at < weeks[-1].end, d.team_id.in_(teams))
+        .group_by(d.team_id, held)
     )
-    for team, n, n_full, reasoned, *missing in conn.execute(query):
-        counts[team]["discussions"] += int(n)
-        counts[team]["discussions_full"] += int(n_full)
+    for team, i, n, n_full, reasoned, *missing in conn.execute(query):
+        c = counts[i][team]
+        c["discussions"] += int(n)
+        c["discussions_full"] += int(n_full)
         if rule is not None:  # without an attendance rule nothing is a breach
-            counts[team]["breaches"] += int(n) - int(n_full)
-            counts[team][f"breach:{rule.id}"] += int(n) - int(n_full)
-            counts[team]["breaches_rationale"] += int(reasoned)
+            c["breaches"] += int(n) - int(n_full)
+            c[f"breach:{rule.id}"] += int(n) - int(n_full)
+            c["breaches_rationale"] += int(reasoned)
         for agency, m in zip(REPORT_AGENCIES, missing, strict=True):
-            counts[team][f"missing:{agency}"] += int(m)
+            c[f"missing:{agency}"] += int(m)
 
 
 def _re_referrals(
     conn: Connection,
-    week: ReportWeek,
+    weeks: Sequence[ReportWeek],
     teams: Sequence[str],
-    counts: dict[str, Counter[str]],
+    counts: Counts,
     dialect: str,
 ) -> None:
     referral = table_of(Referral)
@@ -327,20 +392,25 @@ def _re_referrals(
         e.received_at < r.received_at,
         e.received_at >= shift_instant(r.received_at, timedelta(days=-365), dialect),
     )
+    received = _bucket(r.received_at, weeks)
     query = (
-        select(r.team_id, func.count(), count_if(repeat))
-        .where(r.received_at >= week.start, r.received_at < week.end, r.team_id.in_(teams))
-        .group_by(r.team_id)
+        select(r.team_id, received, func.count(), count_if(repeat))
+        .where(
+            r.received_at >= weeks[0].start,
+            r.received_at < weeks[-1].end,
+            r.team_id.in_(teams),
+        )
+        .group_by(r.team_id, received)
     )
-    for team, n, repeats in conn.execute(query):
-        counts[team]["referrals_received"] += int(n)
-        counts[team]["rereferrals"] += int(repeats)
+    for team, i, n, repeats in conn.execute(query):
+        counts[i][team]["referrals_received"] += int(n)
+        counts[i][team]["rereferrals"] += int(repeats)
 
 
 def combine(parts: Sequence[TeamFigures], team_id: str | None = None) -> TeamFigures:
     """The figures of several teams together (every count and both sides of every ratio
     summed): the total of a service manager's teams out of a report over all teams."""
-    by_rule: Counter[str] = Counter()
+    by_rule: Counter[str] = Counter()  # the parts list no rule with 0, nor will the sum
     missing: Counter[str] = Counter(dict.fromkeys(REPORT_AGENCIES, 0))
     for p in parts:
         by_rule.update(p.breaches_by_rule)
@@ -348,6 +418,10 @@ def combine(parts: Sequence[TeamFigures], team_id: str | None = None) -> TeamFig
 
     def total(name: str) -> int:
         return sum(int(getattr(p, name)) for p in parts)
+
+    def at_end(name: str) -> int | None:
+        values = [getattr(p, name) for p in parts]
+        return None if any(v is None for v in values) else sum(values)
 
     def ratio(name: str) -> Ratio:
         rs = [getattr(p, name) for p in parts]
@@ -361,17 +435,17 @@ def combine(parts: Sequence[TeamFigures], team_id: str | None = None) -> TeamFig
         breaches_with_rationale=total("breaches_with_rationale"),
         breaches_without_rationale=total("breaches_without_rationale"),
         breaches_by_rule=dict(sorted(by_rule.items())),
-        open_contacts_24_48h=total("open_contacts_24_48h"),
-        open_contacts_48_72h=total("open_contacts_48_72h"),
-        open_contacts_over_72h=total("open_contacts_over_72h"),
+        open_contacts_24_48h=at_end("open_contacts_24_48h"),
+        open_contacts_48_72h=at_end("open_contacts_48_72h"),
+        open_contacts_over_72h=at_end("open_contacts_over_72h"),
         referral_timely=ratio("referral_timely"),
         discussions_held=total("discussions_held"),
         discussions_all_agencies=ratio("discussions_all_agencies"),
         missing_by_agency={a: missing[a] for a in REPORT_AGENCIES},
         icpc_timely=ratio("icpc_timely"),
-        s47_open_past_limit=total("s47_open_past_limit"),
+        s47_open_past_limit=at_end("s47_open_past_limit"),
         assessment_timely=ratio("assessment_timely"),
-        assessments_open_past_limit=total("assessments_open_past_limit"),
+        assessments_open_past_limit=at_end("assessments_open_past_limit"),
         re_referrals=ratio("re_referrals"),
     )
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from frontdoor.clock import WorkingCalendar
 from frontdoor.digest_items import TeamContacts
 from frontdoor.rules import AttendanceRule, TimescaleRule
-from frontdoor.weekly_figures import WeekFigures, restrict, week_figures
+from frontdoor.weekly_figures import WeekFigures, restrict, weeks_figures
 from frontdoor.weekly_lists import BreachLine, OpenItem, breach_list, oldest_open
 from frontdoor.weeks import ReportWeek, weeks_back
 
@@ -106,14 +106,14 @@ def gather(
         raise ValueError("trend_weeks must be at least 2 (the week and the one before)")
     team_ids = sorted({t for r in who for t in r.team_ids})
     # Rationales count when recorded by the time the report is made: a breach late on
-    # Sunday can only be explained after the week.
-    weeks = [
-        week_figures(conn, rules, cal, w, team_ids=team_ids, rationale_by=max(now, w.end))
-        for w in weeks_back(week, trend_weeks)
-    ]
-    breaches = breach_list(
-        conn, rules, cal, week, team_ids=team_ids, rationale_by=max(now, week.end)
+    # Sunday can only be explained after the week. The figures at week end are needed for
+    # the report's week and the one before (the summary), not for the rest of the trend.
+    by = max(now, week.end)
+    run = weeks_back(week, trend_weeks)
+    weeks = weeks_figures(
+        conn, rules, cal, run, team_ids=team_ids, rationale_by=by, at_week_end=run[-2:]
     )
+    breaches = breach_list(conn, rules, cal, week, team_ids=team_ids, rationale_by=by)
     out = []
     for r in who:
         mine = set(r.team_ids)

@@ -121,17 +121,45 @@ def rationale_for(rule_id: str, record_id: ColumnElement[str], by: datetime) -> 
     return exists().where(r.rule_id == rule_id, r.record_id == record_id, r.recorded_at <= by)
 
 
-def _week_terms(
-    rule: TimescaleRule, cal: WorkingCalendar, week: ReportWeek, timed: _Timed, dialect: str
-) -> tuple[ColumnElement[bool], ColumnElement[bool] | None, datetime]:
-    """(due in the week, met by the due moment, the earliest start due in the week). "Met"
-    is None for working-hours rules, which SQL cannot express (checked in Python)."""
-    lo = start_threshold(rule, cal, now=week.start)
-    hi = start_threshold(rule, cal, now=week.end)
-    due_in_week = timed.start_in(lo.instant, hi.instant, lo.day + _DAY, hi.day)
+#: Per week (its index in the run of weeks), per team: the figures' counters.
+Counts = dict[int, dict[str, Counter[str]]]
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """SQL terms for a rule over consecutive weeks: ``bucket`` is the index of the week the
+    record's due moment falls in (-1: none), ``due_in_range`` whether it falls in any,
+    ``met`` whether the record met it (None for working-hours rules, which SQL cannot
+    express: checked in Python), ``received_from`` the earliest start due in the range."""
+
+    bucket: ColumnElement[int]
+    due_in_range: ColumnElement[bool]
+    met: ColumnElement[bool] | None
+    received_from: datetime
+
+
+def _terms(
+    rule: TimescaleRule,
+    cal: WorkingCalendar,
+    weeks: Sequence[ReportWeek],
+    timed: _Timed,
+    dialect: str,
+) -> _Terms:
+    # The starts whose due moment falls in week i are those between the start thresholds at
+    # the week's two ends; consecutive weeks share a threshold, so the ranges tile.
+    bounds = [start_threshold(rule, cal, now=w.start) for w in weeks]
+    bounds.append(start_threshold(rule, cal, now=weeks[-1].end))
+
+    def between(i: int, j: int) -> ColumnElement[bool]:
+        lo, hi = bounds[i], bounds[j]
+        return timed.start_in(lo.instant, hi.instant, lo.day + _DAY, hi.day)
+
+    bucket = case(*((between(i, i + 1), i) for i in range(len(weeks))), else_=-1)
+    lo, hi = bounds[0], bounds[-1]
+    met: ColumnElement[bool] | None = None
     if rule.clock == "working-days":
         groups = _day_groups(rule, cal, lo.day + _DAY, hi.day)
-        met: ColumnElement[bool] = or_(
+        met = or_(
             false(),
             *(
                 and_(
@@ -141,53 +169,51 @@ def _week_terms(
                 for a, b, due in groups
             ),
         )
-        return due_in_week, met, lo.instant
-    if rule.clock == "clock-hours":
+    elif rule.clock == "clock-hours":
         c, _, done = record_columns(rule.record)
-        return (
-            due_in_week,
-            done <= shift_instant(c.received_at, rule.limit_delta, dialect),
-            lo.instant,
-        )
-    return due_in_week, None, lo.instant
+        met = done <= shift_instant(c.received_at, rule.limit_delta, dialect)
+    return _Terms(bucket, between(0, len(weeks)), met, lo.instant)
 
 
 def timely(
     conn: Connection,
     rule: TimescaleRule,
     cal: WorkingCalendar,
-    week: ReportWeek,
+    weeks: Sequence[ReportWeek],
     timed: _Timed,
     teams: Sequence[str],
-    counts: dict[str, Counter[str]],
+    counts: Counts,
     prefix: str,
     *,
     rationale_by: datetime,
 ) -> None:
-    """Adds ``<prefix>_due`` and ``<prefix>_met`` per team, and the records due in the
-    week and not met as breaches (``breaches``, ``breach:<rule id>``, and
-    ``breaches_rationale`` for those with a rationale recorded by ``rationale_by``)."""
-    due_in_week, met, received_from = _week_terms(rule, cal, week, timed, conn.dialect.name)
-    if met is None:
-        _working_hours_timely(conn, rule, cal, due_in_week, teams, counts, prefix, rationale_by)
+    """Adds ``<prefix>_due`` and ``<prefix>_met`` per week and team, and the records due in
+    a week and not met as breaches (``breaches``, ``breach:<rule id>``, and
+    ``breaches_rationale`` for those with a rationale recorded by ``rationale_by``). One
+    query for the whole run of consecutive ``weeks``, grouped by week and team."""
+    t = _terms(rule, cal, weeks, timed, conn.dialect.name)
+    if t.met is None:
+        _working_hours_timely(conn, rule, cal, t, teams, counts, prefix, rationale_by)
         return
     missed_with_reason = case(
-        (met, 0), (rationale_for(rule.id, timed.record_id, rationale_by), 1), else_=0
+        (t.met, 0), (rationale_for(rule.id, timed.record_id, rationale_by), 1), else_=0
     )
-    for branch in contact_branches(rule.record, received_from):
+    for branch in contact_branches(rule.record, t.received_from):
         query = (
             select(
                 timed.team,
+                t.bucket,
                 func.count(),
-                count_if(met),
+                count_if(t.met),
                 func.coalesce(func.sum(missed_with_reason), 0),
             )
             .select_from(timed.from_)
-            .where(branch, due_in_week, timed.team.in_(teams))
-            .group_by(timed.team)
+            .where(branch, t.due_in_range, timed.team.in_(teams))
+            .group_by(timed.team, t.bucket)
         )
-        for team, due_n, met_n, reasoned in conn.execute(query):
-            _add(counts[team], prefix, rule.id, int(due_n), int(met_n), int(reasoned))
+        for team, i, due_n, met_n, reasoned in conn.execute(query):
+            if i >= 0:
+                _add(counts[i][team], prefix, rule.id, int(due_n), int(met_n), int(reasoned))
 
 
 def _add(c: Counter[str], prefix: str, rule_id: str, due: int, met: int, reasoned: int) -> None:
@@ -211,7 +237,7 @@ def missed_rows(
     """The records due in the week and not met: (record id, child id, team id, completion,
     has a rationale, *starts) per record, for the breach list. Working-hours rules are
     checked in Python, as in :func:`timely`."""
-    due_in_week, met, received_from = _week_terms(rule, cal, week, timed, conn.dialect.name)
+    t = _terms(rule, cal, [week], timed, conn.dialect.name)
     _, _, done = record_columns(rule.record)
     columns = (
         timed.record_id,
@@ -222,17 +248,17 @@ def missed_rows(
         *timed.starts,
     )
     rows: list[tuple[Any, ...]] = []
-    for branch in contact_branches(rule.record, received_from):
+    for branch in contact_branches(rule.record, t.received_from):
         query = (
             select(*columns)
             .select_from(timed.from_)
-            .where(branch, due_in_week, timed.team.in_(teams))
+            .where(branch, t.due_in_range, timed.team.in_(teams))
         )
-        if met is not None:
+        if t.met is not None:
             # NULL-safe "not met": a NULL comparison (no completion) counts as not met.
-            query = query.where(case((met, 0), else_=1) == 1)
+            query = query.where(case((t.met, 0), else_=1) == 1)
         rows += [tuple(r) for r in conn.execute(query)]
-    if met is None:
+    if t.met is None:
         due_of = due_function(rule, cal)
         rows = [r for r in rows if r[3] is None or r[3] > due_of(r[5])]
     return rows
@@ -258,21 +284,24 @@ def _working_hours_timely(
     conn: Connection,
     rule: TimescaleRule,
     cal: WorkingCalendar,
-    due_in_week: ColumnElement[bool],
+    t: _Terms,
     teams: Sequence[str],
-    counts: dict[str, Counter[str]],
+    counts: Counts,
     prefix: str,
     rationale_by: datetime,
 ) -> None:
-    # Working hours (contacts/referrals only) have no closed form in SQL: check the week's
-    # candidates, already narrowed by SQL to those whose due moment is in the week.
+    # Working hours (contacts/referrals only) have no closed form in SQL: check the weeks'
+    # candidates, already narrowed by SQL to those whose due moment is in a week.
     c, rid, done = record_columns(rule.record)
     due_of = due_function(rule, cal)
     reason = rationale_for(rule.id, rid, rationale_by)
-    query = select(c.team_id, c.received_at, done, reason).where(due_in_week, c.team_id.in_(teams))
-    for team, received, completed, has_reason in conn.execute(query):  # one week of records
+    query = select(c.team_id, t.bucket, c.received_at, done, reason).where(
+        t.due_in_range, c.team_id.in_(teams)
+    )
+    for team, i, received, completed, has_reason in conn.execute(query):
         met = completed is not None and completed <= due_of(received)
-        _add(counts[team], prefix, rule.id, 1, int(met), int(not met and bool(has_reason)))
+        if i >= 0:
+            _add(counts[i][team], prefix, rule.id, 1, int(met), int(not met and bool(has_reason)))
 
 
 def instant_timed(record: str, cal: WorkingCalendar) -> _Timed:

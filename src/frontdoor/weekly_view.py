@@ -103,7 +103,7 @@ def period_text(week: ReportWeek) -> str:
 
 def _summary(data: ReportData) -> Table:
     now, before = data.current.total, data.previous.total
-    counts: list[tuple[str, Callable[[TeamFigures], int]]] = [
+    counts: list[tuple[str, Callable[[TeamFigures], int | None]]] = [
         ("Contacts received", lambda f: f.contacts_received),
         ("Breaches", lambda f: f.breaches),
         ("Breaches without a rationale", lambda f: f.breaches_without_rationale),

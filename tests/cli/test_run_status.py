@@ -110,9 +110,9 @@ def test_run_writes_start_up_heartbeats_and_stops_cleanly_on_a_signal(
     names = [e["event"] for e in logged]
     assert names[-1] == "scheduler_stopped"
     started = next(e for e in logged if e["event"] == "scheduler_started")
-    assert started["jobs"] == ["full-scan", "scan", "digest", "delivery"]
+    assert started["jobs"] == ["full-scan", "scan", "digest", "weekly-report", "delivery"]
     finished = [e["job"] for e in logged if e["event"] == "job_finished"]
-    assert finished[:3] == ["full-scan", "digest", "delivery"]
+    assert finished[:4] == ["full-scan", "digest", "weekly-report", "delivery"]
     assert {"event": "scheduler_stopping", "signal": sig.name} == {
         k: v
         for k, v in next(e for e in logged if e["event"] == "scheduler_stopping").items()

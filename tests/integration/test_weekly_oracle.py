@@ -37,7 +37,7 @@ from frontdoor.importer import import_csv, load_team_ids
 from frontdoor.models import Breach, Rationale, table_of
 from frontdoor.rules import TimescaleRule, load_rules
 from frontdoor.scan import run_scan
-from frontdoor.weekly_figures import Ratio, TeamFigures, week_figures
+from frontdoor.weekly_figures import Ratio, TeamFigures, week_figures, weeks_figures
 from frontdoor.weekly_lists import breach_list
 from frontdoor.weeks import ReportWeek, week_of
 from tests.conftest import REPO
@@ -416,7 +416,21 @@ def test_week_figures_equal_a_brute_force_oracle(
             if got_breaches != want_breaches or len(lines) != len(got_breaches):
                 mismatches.append((label, "breach list", None, "lines", want_breaches, lines))
             seen.update(tally(want[-1], "" if by == week.end else " by as_of"))
+        # The whole run in one call (the trend's queries grouped by week) gives the same.
+        run = weeks_figures(conn, RULES, calendar, weeks, team_ids=data.teams,
+                            rationale_by=AS_OF, at_week_end=weeks)  # fmt: skip
+        for week, together in zip(weeks, run, strict=True):
+            alone = week_figures(conn, RULES, calendar, week, team_ids=data.teams,
+                                 rationale_by=AS_OF)  # fmt: skip
+            if together != alone:
+                mismatches.append((week.label, "weeks_figures", None, "all", alone, together))
+        partial = weeks_figures(conn, RULES, calendar, weeks, team_ids=data.teams,
+                                at_week_end=weeks[-1:])  # fmt: skip
     assert mismatches == []
+    # Without the figures at week end a week says so (None), it does not report 0.
+    assert partial[0].total.open_contacts_over_72h is None
+    assert partial[0].total.s47_open_past_limit is None
+    assert partial[-1].total.open_contacts_over_72h == run[-1].total.open_contacts_over_72h
     # The data must exercise every figure (so that the test can fail): each count and each
     # side of each ratio is non-zero in some week (with this seed even local_authority, which
     # attends 99% of discussions, is missing once), and some rationales only count later.
