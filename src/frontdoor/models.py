@@ -75,9 +75,11 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         # Partial index on open contacts: the live scan's query repeats this predicate
         # literally so both engines can use it (stack-notes.md §8.1).
+        # team_id makes it covering for the weekly report's per-team counts of open contacts.
         Index(
             "ix_contact_open",
             "received_at",
+            "team_id",
             postgresql_where=text("outcome_at IS NULL"),
             sqlite_where=text("outcome_at IS NULL"),
         ),

@@ -198,17 +198,22 @@ def oldest_open(
     items: list[OpenItem] = []
     for record in ("contact", "referral"):
         c, rid, done = record_columns(record)
-        query = (
-            select(rid, c.child_id, c.team_id, c.received_at)
-            .where(
-                c.team_id.in_(teams),
-                c.received_at <= at,
-                or_(done.is_(None), done > at),
+        # Two branches, each a bounded range on its own index: never completed (the
+        # partial index on open records), and completed after ``at``.
+        # In the second, the sort key is wrapped in an expression so that SQLite searches
+        # the completion index (decided after ``at``: few rows) instead of walking the
+        # whole received_at index in order looking for them.
+        for open_at, key in (
+            (done.is_(None), c.received_at),
+            (done > at, func.coalesce(c.received_at, c.received_at)),
+        ):
+            query = (
+                select(rid, c.child_id, c.team_id, c.received_at)
+                .where(open_at, c.team_id.in_(teams), c.received_at <= at)
+                .order_by(key, rid)
+                .limit(limit)
             )
-            .order_by(c.received_at, rid)
-            .limit(limit)
-        )
-        items += [OpenItem(record, *row) for row in conn.execute(query)]
+            items += [OpenItem(record, *row) for row in conn.execute(query)]
     s = table_of(S47Enquiry).c
     a = table_of(Assessment).c
     for record, cols, open_ in (
