@@ -68,6 +68,8 @@ class Table:
     by_team: bool = False
     note: str = ""
     empty: str = "None."
+    #: The most rows of a list table the e-mail shows (None: all); the XLSX has every row.
+    shown_limit: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.sheet) > 31 or any(ch in self.sheet for ch in "[]:*?/\\"):
@@ -81,6 +83,21 @@ class Table:
     def all_rows(self) -> tuple[tuple[Cell, ...], ...]:
         """The rows, then the total row when there is one."""
         return self.rows + ((self.total,) if self.total is not None else ())
+
+    @property
+    def shown_rows(self) -> tuple[tuple[Cell, ...], ...]:
+        """The rows the HTML and text parts show: all of them, or the first ``shown_limit``
+        rows of a list table (then the total row, if any)."""
+        if self.shown_limit is None or len(self.rows) <= self.shown_limit:
+            return self.all_rows
+        return self.rows[: self.shown_limit] + ((self.total,) if self.total is not None else ())
+
+    @property
+    def hidden(self) -> int:
+        """How many rows the e-mail leaves out (they are in the XLSX)."""
+        if self.shown_limit is None:
+            return 0
+        return max(0, len(self.rows) - self.shown_limit)
 
     def turned(self) -> tuple[tuple[Column, tuple[Cell, ...]], ...]:
         """For ``by_team`` tables: each figure column (every column but the first, which

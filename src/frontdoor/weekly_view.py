@@ -48,6 +48,10 @@ RECORD_LABELS = {
     "assessment": "Assessment",
 }
 
+#: The most breaches the e-mail lists (the XLSX lists them all): a long list would make
+#: the message too big for webmail (Gmail cuts messages over about 100 KB).
+BREACHES_SHOWN = 100
+
 #: How each figure is counted, printed at the end of every report.
 DEFINITIONS = (
     "Every percentage is numerator / denominator; '-' means there was nothing to measure.",
@@ -230,6 +234,7 @@ def _breach_table(
             "strategy discussions missing an agency. Completed: '-' if not completed."
         ),
         empty="No breach fell due this week.",
+        shown_limit=BREACHES_SHOWN,
     )
 
 

@@ -12,15 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
+from io import BytesIO
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from frontdoor.render import RenderedMessage, Renderer
 from frontdoor.report_tables import Bar, Cell, Chart, Table
+from frontdoor.report_xlsx import workbook_bytes
 from frontdoor.weekly_view import ReportView, build_report_view
 from tests.unit.test_render import TAG, check_golden
-from tests.weekly_sample import CASE_URLS, LONDON, RULES, sample_report
+from tests.weekly_sample import CASE_URLS, GENERATED, LONDON, RULES, sample_report
 
 REPO = Path(__file__).resolve().parents[2]
 NUMERIC = ("count", "ratio", "figure", "change")
@@ -386,3 +389,27 @@ def test_html_is_escaped_and_text_is_verbatim(renderer: Renderer, view: ReportVi
     assert "Jo <b>Reed</b> & co" in rendered.text
     assert "DAT-A <b>bold</b>" in rendered.text
     assert f"C-<1>: {link}" in rendered.text
+
+
+def test_a_long_breach_list_is_cut_in_the_e_mail_and_kept_whole_in_the_xlsx(
+    renderer: Renderer, view: ReportView
+) -> None:
+    breaches = view.appendix[0]
+    assert len(breaches.rows) == 3
+    cut = replace(breaches, shown_limit=2)
+    assert cut.hidden == 1
+    assert cut.shown_rows == breaches.rows[:2]
+    changed = replace(view, appendix=(cut, *view.appendix[1:]))
+    out = renderer.render("weekly-report", changed)
+    last = breaches.rows[2][1].text  # the record id of the row left out
+    first = breaches.rows[0][1].text
+    for part in (out.text, out.html):
+        assert first in part
+        assert last not in part
+    assert "1 more not shown here." in flat(out.text)
+    assert "1 more not shown here." in out.html
+    book = openpyxl.load_workbook(BytesIO(workbook_bytes(changed, LONDON, created=GENERATED)))
+    sheet = book[breaches.sheet]
+    records = [sheet.cell(row=r, column=2).value for r in range(4, sheet.max_row + 1)]
+    assert last in records
+    assert len(records) == 3
