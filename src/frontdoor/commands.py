@@ -82,6 +82,9 @@ def _check_mail(settings: Settings, out: TextIO) -> None:
         f"  digest slots: {slots} on working days ({settings.timezone}); repeat "
         f"{settings.digest_repeat}; escalate after {settings.escalate_after}\n"
     )
+    at = settings.report_time
+    report = "off" if at is None else f"{at:%H:%M} on the first working day of each week"
+    out.write(f"  weekly report: {report}\n")
     links = ", ".join(sorted(settings.case_urls)) or "none (digests show ids without links)"
     out.write(f"  case-system links for: {links}\n")
 

@@ -24,7 +24,7 @@ from frontdoor.mailer import FakeMailer
 from frontdoor.models import Outbox, table_of
 from frontdoor.scan import run_scan
 from frontdoor.settings import load_settings
-from frontdoor.weekly_figures import restrict, week_figures
+from frontdoor.weekly_figures import Ratio, restrict, week_figures
 from frontdoor.weekly_send import REPORT_KIND, make_reports, send_weekly_reports
 from frontdoor.weeks import parse_week
 from tests.conftest import REPO
@@ -179,3 +179,30 @@ def test_make_reports_records_nothing_and_covers_all_teams_on_request(app: App) 
         assert conn.execute(select(table_of(Outbox).c.id)).all() == []
     with pytest.raises(LookupError, match="nobody@example.org"):
         make_reports(app, week=W47, now=MONDAY_0800, managers=["nobody@example.org"])
+
+
+def test_every_total_agrees_across_html_text_and_xlsx(app: App) -> None:
+    """For every table with a total row, the XLSX total row holds the typed values of the
+    view's total cells, and both e-mail parts print those cells."""
+    [report] = make_reports(app, week=W47, now=MONDAY_0800, managers=[SM_ONE])
+    book = openpyxl.load_workbook(BytesIO(report.xlsx))
+    checked = 0
+    for table in report.view.tables:
+        if table.total is None:
+            continue
+        sheet = book[table.sheet]
+        values = [c.value for c in sheet[sheet.max_row]]
+        col = 0
+        for column, cell in zip(table.columns, table.total, strict=True):
+            if column.kind in ("ratio", "figure") and isinstance(cell.value, Ratio):
+                n, d = cell.value.numerator, cell.value.denominator
+                assert values[col + 1 : col + 3] == [n, d], (table.sheet, column.header)
+                assert values[col] == (pytest.approx(n / d) if d else None)
+                col += 3
+            else:
+                assert values[col] == cell.value, (table.sheet, column.header)
+                col += 1
+            assert cell.text in report.rendered.text, (table.sheet, column.header)
+            assert cell.main in report.rendered.html, (table.sheet, column.header)
+            checked += 1
+    assert checked > 30  # every by-team table's total row
