@@ -274,10 +274,9 @@ def weeks_figures(
 
 
 def _bucket(column: ColumnElement[datetime], weeks: Sequence[ReportWeek]) -> ColumnElement[int]:
-    """SQL: the index of the week ``column`` falls in (-1: none)."""
-    return case(
-        *((and_(column >= w.start, column < w.end), i) for i, w in enumerate(weeks)), else_=-1
-    )
+    """SQL: the index of the week ``column`` falls in, for rows already limited to
+    ``[weeks[0].start, weeks[-1].end)`` (one comparison per week; -1 after the last)."""
+    return case(*((column < w.end, i) for i, w in enumerate(weeks)), else_=-1)
 
 
 def _at_week_end(

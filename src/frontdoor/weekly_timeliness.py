@@ -113,6 +113,8 @@ class _Timed:
     start_in: Callable[[datetime, datetime, date, date], ColumnElement[bool]]
     done_by_day: Callable[[date], ColumnElement[bool]]
     from_: Any
+    # The start as one instant column, when it is one (not for S47: held_at or a date).
+    instant: ColumnElement[datetime] | None = None
 
 
 def rationale_for(rule_id: str, record_id: ColumnElement[str], by: datetime) -> ColumnElement[bool]:
@@ -154,7 +156,14 @@ def _terms(
         lo, hi = bounds[i], bounds[j]
         return timed.start_in(lo.instant, hi.instant, lo.day + _DAY, hi.day)
 
-    bucket = case(*((between(i, i + 1), i) for i in range(len(weeks))), else_=-1)
+    if timed.instant is not None:
+        # One comparison per week: the rows are already limited to the whole range, and
+        # CASE takes the first week whose upper bound the start is below.
+        bucket = case(
+            *((timed.instant < bounds[i + 1].instant, i) for i in range(len(weeks))), else_=-1
+        )
+    else:
+        bucket = case(*((between(i, i + 1), i) for i in range(len(weeks))), else_=-1)
     lo, hi = bounds[0], bounds[-1]
     met: ColumnElement[bool] | None = None
     if rule.clock == "working-days":
@@ -319,6 +328,7 @@ def instant_timed(record: str, cal: WorkingCalendar) -> _Timed:
         start_in=start_in,
         done_by_day=lambda day: done <= cal.end_of_day(day),
         from_=table,
+        instant=c.received_at,
     )
 
 
@@ -358,4 +368,5 @@ def assessment_timed() -> _Timed:
         start_in=start_in,
         done_by_day=lambda day: a.authorised_date <= day,
         from_=assessment.join(referral, r.referral_id == a.referral_id),
+        instant=r.received_at,
     )
