@@ -13,22 +13,14 @@ import openpyxl
 import pytest
 from sqlalchemy import create_engine, select
 
-from frontdoor.cli import main
 from frontdoor.csvformat import FILE_NAMES, FILE_SPECS
 from frontdoor.models import Outbox
-from tests.cli.test_cli_notify import _home, _trusting  # noqa: F401  (_home: a fixture)
+from tests.cli.test_cli_notify import _home, _trusting, run  # noqa: F401  (_home: a fixture)
 from tests.factories import TEAM_ROW, write_csv
 from tests.smtp_server import PASSWORD, SENDER, USER, Cert, Server
 
 NOW = "2026-11-23T09:00:00Z"  # Monday: the last complete week is 2026-W47
 SM = TEAM_ROW["service_manager_email"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(name="loaded")
