@@ -16,8 +16,8 @@ from sqlalchemy import Engine, insert
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.models import Rationale, table_of
-from frontdoor.rules import load_rules
-from frontdoor.weekly_figures import Ratio, week_figures
+from frontdoor.rules import TimescaleRule, load_rules
+from frontdoor.weekly_figures import Ratio, week_figures, weeks_figures
 from frontdoor.weekly_lists import breach_list, oldest_open
 from frontdoor.weeks import parse_week
 from tests.conftest import REPO
@@ -443,3 +443,49 @@ def test_christmas_week_skips_bank_holidays_in_working_day_figures(
     assert f52.re_referrals == Ratio(0, 2)  # P2, P3 received in W52; no earlier referrals
     assert f53.referral_timely == Ratio(0, 1)  # P2 due Tue 29, no decision
     assert f53.icpc_timely == Ratio(1, 1)  # T1
+
+
+def test_a_working_hours_contact_rule_is_counted_by_its_due_moment(
+    teams: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    # 24 working hours with no office-hours window: whole working days, weekends skipped.
+    rule = TimescaleRule.model_validate(
+        {"id": "contact-24wh", "kind": "timescale", "record": "contact",
+         "clock": "working-hours", "limit": 24}
+    )  # fmt: skip
+    rules = [rule, *(r for r in RULES if r.record != "contact")]
+    _load(
+        teams,
+        tmp_path,
+        "contacts",
+        [
+            # Fri 20 10:00 -> due Mon 23 10:00 (W48); outcome an hour early: met
+            contact("H1", "2026-11-20T10:00:00Z", "2026-11-23T09:00:00Z"),
+            # Fri 20 12:00 -> due Mon 23 12:00; outcome an hour late: breach
+            contact("H2", "2026-11-20T12:00:00Z", "2026-11-23T13:00:00Z"),
+            # Thu 26 12:00 -> due Fri 27 12:00; never done: breach, with a rationale
+            contact("H3", "2026-11-26T12:00:00Z"),
+            # Fri 27 12:00 -> due Mon 30 12:00: next week
+            contact("H4", "2026-11-27T12:00:00Z"),
+            # Thu 19 09:00 -> due Fri 20 09:00: last week, never done
+            contact("H5", "2026-11-19T09:00:00Z"),
+        ],
+    )
+    with teams.begin() as conn:
+        conn.execute(
+            insert(table_of(Rationale)), [_rationale("contact-24wh", "H3", "2026-11-27T15:00Z")]
+        )
+    w47, w48 = parse_week("2026-W47"), parse_week("2026-W48")
+    with teams.connect() as conn:
+        f = week_figures(conn, rules, calendar, w48, team_ids=[A]).total
+        lines = breach_list(conn, rules, calendar, w48, team_ids=[A])
+        both = weeks_figures(conn, rules, calendar, [w47, w48], team_ids=[A])
+    assert f.contact_timely == Ratio(1, 3)  # H1 met; H2, H3 missed
+    assert f.breaches_by_rule.get("contact-24wh") == 2
+    assert (f.breaches_with_rationale, f.breaches_without_rationale) == (1, 1)
+    assert [(x.record_id, x.due_at, x.has_rationale) for x in lines] == [
+        ("H2", z("2026-11-23T12:00Z"), False),
+        ("H3", z("2026-11-27T12:00Z"), True),
+    ]
+    assert both[0].total.contact_timely == Ratio(0, 1)  # H5, due in week 47
+    assert both[1].total.contact_timely == Ratio(1, 3)
