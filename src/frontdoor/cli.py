@@ -135,6 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-teams", action="store_true", help="one report over every team (not with --send)"
     )
 
+    ra = sub.add_parser("rationale", help="record or list managers' decisions and rationale")
+    ra_sub = ra.add_subparsers(dest="rationale_command", required=True, metavar="ACTION")
+    rad = ra_sub.add_parser("add", help="record a rationale for a breached record")
+    rad.add_argument("record_id", metavar="RECORD_ID")
+    rad.add_argument("--by", required=True, metavar="EMAIL", help="who records it")
+    rad.add_argument(
+        "--reason",
+        required=True,
+        metavar="CODE",
+        help="a reason code (FRONTDOOR_RATIONALE_REASONS)",
+    )
+    rad.add_argument("--rule", default=None, help="the rule id, when the record breached several")
+    rad.add_argument("--note", default=None, help="free text (stored, never logged or e-mailed)")
+    rad.add_argument(
+        "--until",
+        type=parse_now,
+        default=None,
+        metavar="ISO",
+        help="review by (default: end of the next working day)",
+    )
+    ral = ra_sub.add_parser("list", help="rationale entries, newest first")
+    ral.add_argument("--team", default=None, help="only this team's items")
+    ral.add_argument("--record", default=None, metavar="RECORD_ID", help="only this record")
+
     te = sub.add_parser("send-test-email", help="send one test e-mail with the SMTP settings")
     te.add_argument("--to", required=True, help="recipient address")
 
@@ -164,6 +188,13 @@ def _notify_command(app: App, args: argparse.Namespace) -> int:
         return commands_notify.preview_digest(app, args, now=args.now or system_now())
     if args.command == "send-test-email":
         return commands_notify.send_test_email(app, args, now=system_now())
+    if args.command == "rationale":
+        from frontdoor import commands_rationale
+
+        run = (
+            commands_rationale.add if args.rationale_command == "add" else commands_rationale.list_
+        )
+        return run(app, args, now=system_now())
     if args.command == "report":
         from frontdoor import commands_report
 

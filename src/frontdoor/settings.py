@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from frontdoor.errors import ConfigError
 from frontdoor.mailer import SmtpConfig
+from frontdoor.rationale import DEFAULT_REASONS, parse_reasons
 
 # A source checkout keeps rules/ beside src/; an installed image sets FRONTDOOR_RULES_DIR.
 _CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +97,28 @@ class Settings(BaseSettings):
     case_url_assessment: str | None = None
     templates_dir: Path = Field(default=_CHECKOUT_ROOT / "templates")
 
+    # -- web app and manager rationale ------------------------------------------------------
+    web_url: str | None = Field(
+        default=None,
+        description="public base URL of `frontdoor web`; digests link each item to it when set",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs links, sessions and CSRF tokens (32+ characters)"
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="file holding the secret key (instead of SECRET_KEY)"
+    )
+    link_days: int = Field(default=7, ge=1, le=90, description="how long a digest link works")
+    session_hours: int = Field(default=12, ge=1, le=168, description="web session length")
+    trusted_identity_header: str | None = Field(
+        default=None,
+        description="header carrying the signed-in user's e-mail address, set by the council's "
+        "reverse proxy (only behind a proxy that strips it from client requests)",
+    )
+    rationale_reasons: str | None = Field(
+        default=None, description="'code=Label;code=Label'; default: the built-in list"
+    )
+
     # -- scheduler --------------------------------------------------------------------------
     scan_interval_minutes: int = Field(default=15, ge=1, le=1440)
     full_scan_interval_minutes: int = Field(default=60, ge=5, le=10080)
@@ -104,21 +127,33 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _password_from_file(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not data.get("smtp_password_file"):
-            return data
-        if data.get("smtp_password"):
-            raise ValueError(
-                "FRONTDOOR_SMTP_PASSWORD and FRONTDOOR_SMTP_PASSWORD_FILE are both set; set one"
-            )
-        path = Path(str(data["smtp_password_file"]))
-        try:
-            secret = path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ValueError(
-                f"FRONTDOOR_SMTP_PASSWORD_FILE: cannot read {path}: {exc.strerror}"
-            ) from None
-        return {**data, "smtp_password": secret}
+    def _secrets_from_files(cls, data: Any) -> Any:
+        for name in ("smtp_password", "secret_key"):
+            data = _secret_from_file(data, name)
+        return data
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("rationale_reasons")
+    @classmethod
+    def _valid_reasons(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_reasons(value)
+        return value
+
+    @field_validator("web_url")
+    @classmethod
+    def _valid_web_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("digest_slots")
     @classmethod
@@ -217,6 +252,13 @@ class Settings(BaseSettings):
         return parse_slots(self.digest_slots)
 
     @property
+    def reasons(self) -> dict[str, str]:
+        """The rationale reasons offered, code -> label."""
+        if self.rationale_reasons is None:
+            return dict(DEFAULT_REASONS)
+        return parse_reasons(self.rationale_reasons)
+
+    @property
     def report_time(self) -> time | None:
         """When the weekly report goes out (local), None when it is off."""
         return parse_report_time(self.weekly_report_at)
@@ -256,6 +298,22 @@ def parse_slots(value: str) -> tuple[time, ...]:
             raise ValueError(f"{part} is listed twice")
         slots.append(slot)
     return tuple(sorted(slots))
+
+
+def _secret_from_file(data: Any, name: str) -> Any:
+    """``FRONTDOOR_<NAME>_FILE``: the secret read from a file (one trailing newline
+    dropped); both set is an error."""
+    if not isinstance(data, dict) or not data.get(f"{name}_file"):
+        return data
+    upper = f"FRONTDOOR_{name.upper()}"
+    if data.get(name):
+        raise ValueError(f"{upper} and {upper}_FILE are both set; set one")
+    path = Path(str(data[f"{name}_file"]))
+    try:
+        secret = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ValueError(f"{upper}_FILE: cannot read {path}: {exc.strerror}") from None
+    return {**data, name: secret}
 
 
 def parse_report_time(value: str) -> time | None:
