@@ -18,9 +18,9 @@ import structlog
 
 from frontdoor import db
 from frontdoor.bootstrap import App
-from frontdoor.errors import UsageError
+from frontdoor.errors import ConfigError, UsageError
 from frontdoor.scanview import format_local
-from frontdoor.weekly_send import Report, make_reports, send_weekly_reports
+from frontdoor.weekly_send import Report, UnknownManager, make_reports, send_weekly_reports
 from frontdoor.weeks import ReportWeek, last_complete_week, parse_week
 
 log = structlog.get_logger()
@@ -62,7 +62,11 @@ def weekly(app: App, args: argparse.Namespace, *, now: datetime) -> int:
         raise UsageError("--resend only goes with --send")
     if args.all_teams and (args.send or args.manager):
         raise UsageError("--all-teams is for --out or printing; it has no recipient to send to")
-    mailer = build_mailer(app) if args.send else None  # names missing SMTP settings first
+    try:
+        mailer = build_mailer(app) if args.send else None  # names missing SMTP settings first
+    except ConfigError as exc:
+        hint = "; without them, --out DIR writes the reports as files"
+        raise ConfigError(str(exc).split(" (try ")[0] + hint) from None
     db.require_current_schema(app.engine)
     week = report_week(app, args.week, now=now)
     tz = app.settings.zone
@@ -87,7 +91,7 @@ def weekly(app: App, args: argparse.Namespace, *, now: datetime) -> int:
         reports = make_reports(
             app, week=week, now=now, managers=args.manager, all_teams=args.all_teams
         )
-    except LookupError as exc:
+    except UnknownManager as exc:
         raise UsageError(f"not a service manager in the teams file: {exc.args[0]}") from None
     if not reports:
         print("  no service manager in the teams file: no report")

@@ -73,7 +73,9 @@ def headers(column: Column) -> tuple[str, ...]:
 def _local(value: datetime, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime in the report: {value!r}")
-    return value.astimezone(tz).replace(tzinfo=None)
+    # To the minute, as the HTML and text parts print it: a working-day due moment is
+    # 23:59:59.999999 local, which a spreadsheet would round up to 00:00 the next day.
+    return value.astimezone(tz).replace(second=0, microsecond=0, tzinfo=None)
 
 
 def _values(column: Column, cell: Cell, tz: ZoneInfo) -> tuple[Out, ...]:
@@ -93,7 +95,8 @@ def _values(column: Column, cell: Cell, tz: ZoneInfo) -> tuple[Out, ...]:
         return ((None if v is None else _local(v, tz), WHEN),)
     elif kind == "text" and (v is None or isinstance(v, str)):
         return ((v, None),)
-    raise TypeError(f"column {column.header!r} ({kind}) cannot hold {v!r}")
+    # The type only, never the value: exception messages reach the logs.
+    raise TypeError(f"column {column.header!r} ({kind}) cannot hold a {type(v).__name__}")
 
 
 def _put(ws: Any, row: int, col: int, value: object, *, bold: bool = False) -> Any:

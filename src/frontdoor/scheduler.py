@@ -60,6 +60,8 @@ Clock = Callable[[], datetime]
 
 DELIVERY_INTERVAL = timedelta(minutes=5)
 _MESSAGE_MAX = 200  # characters of an exception message kept in job_failed
+#: Heartbeat detail key: the slot or due time (epoch seconds) the run handled.
+HANDLED = "handled_epoch"
 
 
 @dataclass(frozen=True)
@@ -116,57 +118,82 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
         )
 
     schedule = DigestSchedule(app.calendar, settings.slot_times)
+    report_at = settings.report_time
 
-    def slot_missed(now: datetime) -> bool:
-        slot = schedule.latest_at_or_before(now)  # always a working-day slot
+    def missed(job: str, moment: datetime | None) -> bool:
+        # Whether the work due at ``moment`` is still to do: decided by what the last
+        # successful run *handled* (HANDLED, an epoch second stored with its counts), not by
+        # when it finished, so a catch-up that starts before a slot and ends after it does
+        # not count as having done the new slot.
+        if moment is None:
+            return False
         with app.engine.connect() as conn:
-            last = heartbeat.read_heartbeats(conn).get("digest")
-        return last is None or last.last_ok_at < slot
+            last = heartbeat.read_heartbeats(conn).get(job)
+        if last is None:
+            return True
+        handled = last.detail.get(HANDLED)
+        if isinstance(handled, int | float):
+            return handled < moment.timestamp()
+        return last.last_ok_at < moment  # a row written before HANDLED existed
+
+    def slot_of(now: datetime) -> datetime:
+        return schedule.latest_at_or_before(now)  # always a working-day slot
+
+    def due_of(now: datetime) -> datetime | None:
+        due = None if report_at is None else report_due(now, app.calendar, report_at)
+        return None if due is None else due[1]
+
+    def handled(moment: datetime | None) -> dict[str, object]:
+        return {} if moment is None else {HANDLED: int(moment.timestamp())}
 
     def digest(now: datetime) -> Counts:
         # Runs the pass when the latest slot has not been handled: at a slot, and at start
         # after the worker was down over one (a slot planned twice would add nothing, by
         # the outbox's unique key, but would cost a scan).
-        if slot_missed(now):
-            return passes.digest(now)
+        slot = slot_of(now)
+        if missed("digest", slot):
+            return {**passes.digest(now), **handled(slot)}
         day = app.calendar.local_date(now)
         if not app.calendar.is_working_day(day):
             log.info("digest_skipped_bank_holiday", local_date=day.isoformat())
-            return {"skipped_bank_holiday": 1}
-        return {"slot_already_done": 1}
-
-    report_at = settings.report_time
-
-    def report_missed(now: datetime) -> bool:
-        if report_at is None:
-            return False
-        due = report_due(now, app.calendar, report_at)
-        if due is None:
-            return False
-        with app.engine.connect() as conn:
-            last = heartbeat.read_heartbeats(conn).get("weekly-report")
-        return last is None or last.last_ok_at < due[1]
+            return {"skipped_bank_holiday": 1, **handled(slot)}
+        return {"slot_already_done": 1, **handled(slot)}
 
     def weekly_report(now: datetime) -> Counts:
         # Queued once per manager and week by the outbox's unique key; the heartbeat check
         # only saves recomputing the figures at every start and on every weekday.
-        if report_missed(now):
-            return passes.weekly_report(now)
-        return {"report_already_done": 1}
+        due = due_of(now)
+        if missed("weekly-report", due):
+            return {**passes.weekly_report(now), **handled(due)}
+        return {"report_already_done": 1, **handled(due)}
 
     def delivery(now: datetime) -> Counts:
         # A slot whose digest run failed (say the database was locked) or was dropped as a
         # misfire is caught up here, within one delivery interval; so is a weekly report.
+        # A catch-up that fails is logged and delivery still runs: one broken pass must not
+        # hold back every other message in the outbox.
         counts: dict[str, object] = {}
-        for job, missed, run in (
-            ("digest", slot_missed, passes.digest),
-            ("weekly-report", report_missed, passes.weekly_report),
+        for job, moment, run in (
+            ("digest", slot_of(now), passes.digest),
+            ("weekly-report", due_of(now), passes.weekly_report),
         ):
-            if missed(now):
-                prefix = job.replace("-", "_")
+            if not missed(job, moment):
+                continue
+            prefix = job.replace("-", "_")
+            try:
                 counts.update({f"{prefix}_{k}": v for k, v in run(now).items()})
                 with app.engine.begin() as conn:
-                    heartbeat.beat(conn, job, now=now, detail={"caught_up": 1})
+                    detail = {"caught_up": 1, **handled(moment)}
+                    heartbeat.beat(conn, job, now=now, detail=detail)
+            except Exception as exc:  # noqa: BLE001 - logged; delivery must still run
+                log.error(
+                    "catch_up_failed",
+                    job=job,
+                    error=type(exc).__name__,
+                    message=_first_line(exc),
+                    where=_where(exc),
+                )
+                counts[f"{prefix}_failed"] = 1
         counts.update(passes.deliver(now))
         return counts
 

@@ -24,6 +24,7 @@ from frontdoor.report_tables import (
 from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.weekly_figures import REPORT_AGENCIES, Ratio, TeamFigures
 from frontdoor.weekly_report import ReportData
+from frontdoor.weekly_timeliness import timescale_rule
 
 #: A by-team column: header, kind, and how to make a team's cell.
 Spec = tuple[str, ColumnKind, Callable[[TeamFigures], Cell]]
@@ -82,12 +83,33 @@ def _missing(agency: str) -> Callable[[TeamFigures], Cell]:
     return lambda f: count_cell(f.missing_by_agency[agency])
 
 
+def limits(rules: Sequence[TimescaleRule | AttendanceRule]) -> dict[str, str]:
+    """Per record kind, its timescale in words from the rule the figures use (the first
+    enabled one): ``24 hours``, ``24 working hours``, ``1 working day``, ``15 working days``;
+    ``its timescale`` when the kind has no rule."""
+    out: dict[str, str] = {}
+    for record in ("contact", "referral", "s47_enquiry", "assessment"):
+        rule = timescale_rule(rules, record)
+        if rule is None:
+            out[record] = "its timescale"
+            continue
+        n = rule.limit
+        unit = {
+            "clock-hours": "hour",
+            "working-hours": "working hour",
+            "working-days": "working day",
+        }
+        out[record] = f"{n} {unit[rule.clock]}{'' if n == 1 else 's'}"
+    return out
+
+
 def team_sections(
     data: ReportData,
     rules: Sequence[TimescaleRule | AttendanceRule],
     labels: Mapping[str, str],
 ) -> tuple[Section, ...]:
     """The per-team sections of ``data``'s week; ``labels`` name the teams by id."""
+    lim = limits(rules)
     agencies: list[Spec] = [
         (f"{AGENCY_LABELS.get(a, a).capitalize()} missing", "count", _missing(a))
         for a in REPORT_AGENCIES
@@ -95,10 +117,13 @@ def team_sections(
     return (
         Section(
             "Contacts",
-            "Contacts received, outcomes within 24 hours, breaches and what was still open.",
+            f"Contacts received, outcomes within {lim['contact']}, breaches and what was "
+            "still open.",
             (
                 _team_chart(
-                    data, "Contacts with an outcome within 24 hours", lambda f: f.contact_timely
+                    data,
+                    f"Contacts with an outcome within {lim['contact']}",
+                    lambda f: f.contact_timely,
                 ),
             ),
             (
@@ -109,7 +134,7 @@ def team_sections(
                     [
                         ("Received", "count", lambda f: count_cell(f.contacts_received)),
                         (
-                            "Outcome within 24 hours",
+                            f"Outcome within {lim['contact']}",
                             "ratio",
                             lambda f: ratio_cell(f.contact_timely),
                         ),
@@ -139,10 +164,10 @@ def team_sections(
         ),
         Section(
             "Referrals",
-            "Decisions within 1 working day, and re-referrals within 12 months.",
+            f"Decisions within {lim['referral']}, and re-referrals within 12 months.",
             (
                 _team_chart(
-                    data, "Referrals decided within 1 working day", lambda f: f.referral_timely
+                    data, f"Referrals decided within {lim['referral']}", lambda f: f.referral_timely
                 ),
             ),
             (
@@ -152,7 +177,7 @@ def team_sections(
                     "Referrals",
                     [
                         (
-                            "Decision within 1 working day",
+                            f"Decision within {lim['referral']}",
                             "ratio",
                             lambda f: ratio_cell(f.referral_timely),
                         ),
@@ -196,9 +221,9 @@ def team_sections(
         ),
         Section(
             "S47 enquiries and ICPCs",
-            "Initial child protection conferences within 15 working days of the strategy "
+            f"Initial child protection conferences within {lim['s47_enquiry']} of the strategy "
             "discussion.",
-            (_team_chart(data, "ICPCs within 15 working days", lambda f: f.icpc_timely),),
+            (_team_chart(data, f"ICPCs within {lim['s47_enquiry']}", lambda f: f.icpc_timely),),
             (
                 _by_team(
                     data,
@@ -206,12 +231,12 @@ def team_sections(
                     "S47 enquiries",
                     [
                         (
-                            "ICPC within 15 working days",
+                            f"ICPC within {lim['s47_enquiry']}",
                             "ratio",
                             lambda f: ratio_cell(f.icpc_timely),
                         ),
                         (
-                            "Open past 15 working days without an ICPC",
+                            f"Open past {lim['s47_enquiry']} without an ICPC",
                             "count",
                             lambda f: count_cell(f.s47_open_past_limit),
                         ),
@@ -222,10 +247,10 @@ def team_sections(
         ),
         Section(
             "Assessments",
-            "Assessments authorised within 45 working days.",
+            f"Assessments authorised within {lim['assessment']}.",
             (
                 _team_chart(
-                    data, "Assessments within 45 working days", lambda f: f.assessment_timely
+                    data, f"Assessments within {lim['assessment']}", lambda f: f.assessment_timely
                 ),
             ),
             (
@@ -235,12 +260,12 @@ def team_sections(
                     "Assessments",
                     [
                         (
-                            "Authorised within 45 working days",
+                            f"Authorised within {lim['assessment']}",
                             "ratio",
                             lambda f: ratio_cell(f.assessment_timely),
                         ),
                         (
-                            "Open past 45 working days",
+                            f"Open past {lim['assessment']}",
                             "count",
                             lambda f: count_cell(f.assessments_open_past_limit),
                         ),

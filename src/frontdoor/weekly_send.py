@@ -76,11 +76,17 @@ class WeeklyOutcome:
         return out
 
 
+class UnknownManager(LookupError):
+    """An address given with ``--manager`` is no service manager's (``args[0]``: the
+    addresses)."""
+
+
 def select_recipients(
     teams: Sequence[TeamContacts], managers: Sequence[str] | None
 ) -> list[Recipient]:
     """The service managers to report to: all of them, or those in ``managers`` (compared
-    without case). Raises ``LookupError`` naming an address that is no service manager's."""
+    without case). Raises :class:`UnknownManager` naming addresses that are no service
+    manager's."""
     everyone = recipients(teams)
     if managers is None:
         return everyone
@@ -88,7 +94,7 @@ def select_recipients(
     by_email = {r.email: r for r in everyone}
     unknown = [m for m in wanted if m not in by_email]
     if unknown:
-        raise LookupError(", ".join(unknown))
+        raise UnknownManager(", ".join(unknown))
     return [by_email[m] for m in dict.fromkeys(wanted)]
 
 
@@ -153,8 +159,13 @@ def send_weekly_reports(
     with app.engine.connect() as conn, conn.begin():
         teams = digest_data.teams(conn)
         who = select_recipients(teams, managers)
-        for data in gather(conn, app.rules, app.calendar, week, who, now=now):
-            report = render_report(app, renderer, data)
+        # Every report is rendered before the first write, so the transaction holds
+        # SQLite's write lock only for the inserts.
+        reports = [
+            render_report(app, renderer, d)
+            for d in gather(conn, app.rules, app.calendar, week, who, now=now)
+        ]
+        for report in reports:
             state = "queued"
             row = _enqueue(conn, app, report, slot=week.start, now=now)
             if row is None and resend:

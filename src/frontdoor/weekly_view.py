@@ -37,7 +37,7 @@ from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.weekly_figures import Ratio, TeamFigures
 from frontdoor.weekly_lists import BreachLine, OpenItem
 from frontdoor.weekly_report import ReportData
-from frontdoor.weekly_sections import Spec, team_sections
+from frontdoor.weekly_sections import Spec, limits, team_sections
 from frontdoor.weeks import ReportWeek
 
 RECORD_LABELS = {
@@ -58,7 +58,8 @@ DEFINITIONS = (
     "Timeliness (contacts, referrals, ICPC, assessments) counts each record in the week its "
     "due moment fell in, so every record counts in exactly one week, as breaches do.",
     "A breach counts in the week its due moment fell in (strategy discussions: the week "
-    "they were held). 'With rationale' means a manager recorded one by the end of the week.",
+    "they were held). 'With rationale' means a manager recorded one for the item by the time "
+    "the report was made.",
     "Open at week end: contacts received by the end of the week with no outcome recorded "
     "by then, by age.",
     "Strategy discussions: all required agencies attended ('attended = Y'); an agency is "
@@ -105,7 +106,7 @@ def period_text(week: ReportWeek) -> str:
     return f"{first} to Sunday {sun.day} {sun:%B %Y}"
 
 
-def _summary(data: ReportData) -> Table:
+def _summary(data: ReportData, lim: Mapping[str, str]) -> Table:
     now, before = data.current.total, data.previous.total
     counts: list[tuple[str, Callable[[TeamFigures], int | None]]] = [
         ("Contacts received", lambda f: f.contacts_received),
@@ -117,11 +118,11 @@ def _summary(data: ReportData) -> Table:
         ("Assessments open past the limit", lambda f: f.assessments_open_past_limit),
     ]
     ratios: list[tuple[str, Callable[[TeamFigures], Ratio]]] = [
-        ("Contacts with an outcome within 24 hours", lambda f: f.contact_timely),
-        ("Referrals decided within 1 working day", lambda f: f.referral_timely),
+        (f"Contacts with an outcome within {lim['contact']}", lambda f: f.contact_timely),
+        (f"Referrals decided within {lim['referral']}", lambda f: f.referral_timely),
         ("Strategy discussions with every required agency", lambda f: f.discussions_all_agencies),
-        ("ICPCs within 15 working days", lambda f: f.icpc_timely),
-        ("Assessments within 45 working days", lambda f: f.assessment_timely),
+        (f"ICPCs within {lim['s47_enquiry']}", lambda f: f.icpc_timely),
+        (f"Assessments within {lim['assessment']}", lambda f: f.assessment_timely),
         ("Re-referrals within 12 months", lambda f: f.re_referrals),
     ]
     rows = [
@@ -154,7 +155,7 @@ def _summary(data: ReportData) -> Table:
     )
 
 
-def _trend(data: ReportData) -> Section:
+def _trend(data: ReportData, lim: Mapping[str, str]) -> Section:
     weeks = data.weeks
 
     def label(w: ReportWeek) -> str:
@@ -163,10 +164,10 @@ def _trend(data: ReportData) -> Section:
     labels = [label(w.week) for w in weeks]
     cols: list[Spec] = [
         ("Contacts received", "count", lambda f: count_cell(f.contacts_received)),
-        ("Outcome within 24 hours", "ratio", lambda f: ratio_cell(f.contact_timely)),
+        (f"Outcome within {lim['contact']}", "ratio", lambda f: ratio_cell(f.contact_timely)),
         ("Breaches", "count", lambda f: count_cell(f.breaches)),
         ("Every required agency", "ratio", lambda f: ratio_cell(f.discussions_all_agencies)),
-        ("ICPC within 15 working days", "ratio", lambda f: ratio_cell(f.icpc_timely)),
+        (f"ICPC within {lim['s47_enquiry']}", "ratio", lambda f: ratio_cell(f.icpc_timely)),
         ("Re-referrals", "ratio", lambda f: ratio_cell(f.re_referrals)),
     ]
     table = Table(
@@ -182,7 +183,7 @@ def _trend(data: ReportData) -> Section:
         intro="All your teams together, oldest week first.",
         charts=(
             chart(
-                "Contacts with an outcome within 24 hours",
+                f"Contacts with an outcome within {lim['contact']}",
                 labels,
                 [w.total.contact_timely for w in weeks],
             ),
@@ -286,9 +287,10 @@ def build_report_view(
     now = data.current.total
     week = data.week
     sections = team_sections(data, rules, labels)
+    lim = limits(rules)
     subject = (
         f"Weekly report {week.label}: {percent_text(now.contact_timely)} of contacts within "
-        f"24 hours, {now.breaches} breach{'es' if now.breaches != 1 else ''} "
+        f"{lim['contact']}, {now.breaches} breach{'es' if now.breaches != 1 else ''} "
         f"({now.breaches_without_rationale} without a rationale)"
     )
     return ReportView(
@@ -306,15 +308,16 @@ def build_report_view(
         generated=format_when(data.generated_at, tz),
         recipient_name=data.recipient.name,
         team_labels=tuple(labels.values()),
-        summary=_summary(data),
+        summary=_summary(data, lim),
         sections=sections,
-        trend=_trend(data),
+        trend=_trend(data, lim),
         appendix=(
             _breach_table(data.breaches, rules, case_urls, tz),
             _oldest_table(data.oldest, week, case_urls, tz),
         ),
         definitions=DEFINITIONS,
+        # The council's own wording of each rule (its rule file), else the generated one.
         rule_lines=tuple(
-            f"{r.id}: {r.description}" if r.description else r.id for r in rules if r.enabled
+            f"{r.id}: {r.description}" if r.description else r.summary() for r in rules if r.enabled
         ),
     )

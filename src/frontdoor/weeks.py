@@ -74,12 +74,12 @@ def week_of(day: date, tz: ZoneInfo = LONDON) -> ReportWeek:
 
 
 def parse_week(text: str, tz: ZoneInfo = LONDON) -> ReportWeek:
-    """Parse ``"YYYY-Www"`` (e.g. ``"2026-W48"``).
+    """Parse ``"YYYY-Www"`` (e.g. ``"2026-W48"``; a lower-case ``w`` is accepted).
 
     Raises :class:`ValueError` naming the input when it is not of that form or the year has no
     such week (week 53 exists only in some years).
     """
-    m = _WEEK.match(text.strip())
+    m = _WEEK.match(text.strip().upper())
     if not m:
         raise ValueError(f"week must look like 2026-W48, got {text!r}")
     year, week = int(m.group(1)), int(m.group(2))

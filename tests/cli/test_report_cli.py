@@ -88,6 +88,7 @@ def test_out_writes_the_three_files_per_manager(
         (["--all-teams", "--send"], "--all-teams"),
         (["--manager", "nobody@example.org"], "nobody@example.org"),
         (["--send"], "FRONTDOOR_SMTP_HOST"),
+        (["--send"], "--out DIR writes the reports"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_reason(

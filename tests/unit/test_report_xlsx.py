@@ -344,3 +344,20 @@ def test_rejects_a_value_of_the_wrong_kind(view: ReportView) -> None:
     changed = replace(view, appendix=(replace(table, rows=rows), view.appendix[1]))
     with pytest.raises(TypeError, match="Started"):
         workbook_bytes(changed, LONDON, created=GENERATED)
+
+
+def test_a_working_day_due_moment_is_written_to_the_minute_as_printed() -> None:
+    # 23:59:59.999999 local: a spreadsheet would round the exact value up to 00:00 the next
+    # day, while the e-mail prints 23:59.
+    data = sample_report()
+    end_of_day = datetime(2026, 11, 17, 23, 59, 59, 999999, tzinfo=UTC)
+    line = replace(data.breaches[0], rule_id="referral-decision-1wd", due_at=end_of_day)
+    view = build_report_view(
+        replace(data, breaches=(line,)), rules=RULES, tz=LONDON, case_urls=CASE_URLS
+    )
+    book = openpyxl.load_workbook(BytesIO(workbook_bytes(view, LONDON, created=GENERATED)))
+    sheet = book["Breaches"]
+    headers = [c.value for c in sheet[3]]
+    due = sheet.cell(row=4, column=headers.index("Due") + 1).value
+    assert due == datetime(2026, 11, 17, 23, 59)
+    assert view.appendix[0].rows[0][headers.index("Due")].text == "2026-11-17 23:59"

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from structlog.testing import capture_logs
 
 from frontdoor.bootstrap import App, build_app
 from frontdoor.heartbeat import beat, read_heartbeats
-from frontdoor.scheduler import JobSpec, Passes, build_jobs, run_job, run_scheduler
+from frontdoor.scheduler import HANDLED, JobSpec, Passes, build_jobs, run_job, run_scheduler
 from frontdoor.settings import load_settings
 from tests.conftest import REPO
 
@@ -55,6 +56,15 @@ class Recorder:
             deliver=self._pass("deliver"),
             weekly_report=self._pass("weekly_report"),
         )
+
+
+def counts_of(counts: Mapping[str, object]) -> dict[str, object]:
+    """A job's counts without the handled slot or due time (checked separately)."""
+    return {k: v for k, v in counts.items() if k != HANDLED}
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 def fixed(now: datetime) -> Callable[[], datetime]:
@@ -160,11 +170,13 @@ def test_the_digest_job_runs_only_when_the_latest_slot_has_not_been_handled(app:
     monday_0900 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # latest slot: Monday 08:30
     with app.engine.begin() as conn:  # the 08:30 slot ran at 08:30:02
         beat(conn, "digest", now=datetime(2026, 11, 23, 8, 30, 2, tzinfo=UTC), detail={})
-    assert digest.run(monday_0900) == {"slot_already_done": 1}
+    done = digest.run(monday_0900)
+    assert counts_of(done) == {"slot_already_done": 1}
+    assert done[HANDLED] == epoch(datetime(2026, 11, 23, 8, 30, tzinfo=UTC))
     assert rec.calls == []
     with app.engine.begin() as conn:  # the worker was down from Friday: 08:30 was missed
         beat(conn, "digest", now=datetime(2026, 11, 20, 16, 0, 1, tzinfo=UTC), detail={})
-    assert digest.run(monday_0900) == {"calls": 1, "name_is_not_a_count": "digest"}
+    assert counts_of(digest.run(monday_0900)) == {"calls": 1, "name_is_not_a_count": "digest"}
     assert rec.calls == [("digest", monday_0900)]
 
 
@@ -178,7 +190,8 @@ def test_a_restart_on_a_bank_holiday_catches_up_a_missed_slot_and_delivery_catch
         # and the weekly report due on Monday 21 December went out
         beat(conn, "weekly-report", now=datetime(2026, 12, 21, 8, 0, 5, tzinfo=UTC), detail={})
     boxing_day_observed = datetime(2026, 12, 28, 10, 0, tzinfo=UTC)
-    assert jobs["digest"].run(boxing_day_observed) == {"calls": 1, "name_is_not_a_count": "digest"}
+    ran = jobs["digest"].run(boxing_day_observed)
+    assert counts_of(ran) == {"calls": 1, "name_is_not_a_count": "digest"}
     assert rec.calls == [("digest", boxing_day_observed)]
     # The delivery job catches up the same way (a failed or misfired slot run) and then
     # records the digest heartbeat, so the next delivery does not run it again.
@@ -207,13 +220,13 @@ def test_digest_skips_a_substitute_bank_holiday_without_calling_the_digest_pass(
     with capture_logs() as logs:
         counts = digest.run(boxing_day_observed)
     assert rec.calls == []
-    assert counts == {"skipped_bank_holiday": 1}
+    assert counts_of(counts) == {"skipped_bank_holiday": 1}
     assert logs == [
         {"event": "digest_skipped_bank_holiday", "local_date": "2026-12-28", "log_level": "info"}
     ]
     # The next working day runs the digest pass with the slot's now.
     tuesday = datetime(2026, 12, 29, 8, 30, tzinfo=UTC)
-    assert digest.run(tuesday) == {"calls": 1, "name_is_not_a_count": "digest"}
+    assert counts_of(digest.run(tuesday)) == {"calls": 1, "name_is_not_a_count": "digest"}
     assert rec.calls == [("digest", tuesday)]
 
 
@@ -551,14 +564,16 @@ def test_weekly_report_runs_once_per_due_time_and_waits_for_the_bank_holiday(app
     with app.engine.begin() as conn:
         beat(conn, "weekly-report", now=datetime(2026, 3, 30, 7, 0, 3, tzinfo=UTC), detail={})
     easter_monday = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)
-    assert report.run(easter_monday) == {"report_already_done": 1}
+    assert counts_of(report.run(easter_monday)) == {"report_already_done": 1}
     assert rec.calls == []
     tuesday = datetime(2026, 4, 7, 7, 0, tzinfo=UTC)
-    assert report.run(tuesday) == {"calls": 1, "name_is_not_a_count": "weekly_report"}
+    ran = report.run(tuesday)
+    assert counts_of(ran) == {"calls": 1, "name_is_not_a_count": "weekly_report"}
+    assert ran[HANDLED] == epoch(tuesday)
     assert rec.calls == [("weekly_report", tuesday)]
     with app.engine.begin() as conn:  # run_job records the heartbeat after a success
-        beat(conn, "weekly-report", now=tuesday, detail={})
-    assert report.run(tuesday + timedelta(days=1)) == {"report_already_done": 1}
+        beat(conn, "weekly-report", now=tuesday, detail=ran)
+    assert counts_of(report.run(tuesday + timedelta(days=1))) == {"report_already_done": 1}
 
 
 def test_delivery_catches_up_a_missed_weekly_report_once(app: App) -> None:
@@ -586,3 +601,46 @@ def test_weekly_report_off_removes_the_job(sqlite_engine: Engine) -> None:
         beat(conn, "digest", now=T0, detail={})
     jobs["delivery"].run(T0)
     assert rec.calls == [("deliver", T0)]
+
+
+def test_a_catch_up_that_ends_after_the_next_due_time_does_not_count_for_it(app: App) -> None:
+    rec = Recorder()
+    report = jobs_by_name(app, rec.passes())["weekly-report"]
+    # The worker came back at 07:59:58 on Monday 23 November and caught up the report due on
+    # Monday 16 November; that run finished at 08:00:03, after this week's report fell due.
+    with app.engine.begin() as conn:
+        beat(
+            conn,
+            "weekly-report",
+            now=datetime(2026, 11, 23, 8, 0, 3, tzinfo=UTC),
+            detail={HANDLED: epoch(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))},
+        )
+    at = datetime(2026, 11, 23, 8, 0, 5, tzinfo=UTC)
+    assert counts_of(report.run(at)) == {"calls": 1, "name_is_not_a_count": "weekly_report"}
+    assert rec.calls == [("weekly_report", at)]
+
+
+def test_a_failing_catch_up_is_logged_and_delivery_still_runs(app: App) -> None:
+    rec = Recorder()
+    passes = rec.passes()
+
+    def broken(now: datetime) -> Mapping[str, object]:
+        raise RuntimeError("figures failed")
+
+    jobs = jobs_by_name(app, replace(passes, weekly_report=broken))
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with app.engine.begin() as conn:  # the digest is up to date; the report is missing
+        beat(
+            conn,
+            "digest",
+            now=monday,
+            detail={HANDLED: epoch(monday.replace(minute=0, hour=8) + timedelta(minutes=30))},
+        )
+    with capture_logs() as logs:
+        counts = jobs["delivery"].run(monday)
+    assert rec.calls == [("deliver", monday)]
+    assert counts["weekly_report_failed"] == 1
+    [failed] = [e for e in logs if e["event"] == "catch_up_failed"]
+    assert (failed["job"], failed["error"]) == ("weekly-report", "RuntimeError")
+    with app.engine.connect() as conn:  # not marked done: the next delivery tries again
+        assert "weekly-report" not in read_heartbeats(conn)

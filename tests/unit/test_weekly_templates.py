@@ -21,6 +21,7 @@ import pytest
 from frontdoor.render import RenderedMessage, Renderer
 from frontdoor.report_tables import Bar, Cell, Chart, Table
 from frontdoor.report_xlsx import workbook_bytes
+from frontdoor.rules import TimescaleRule
 from frontdoor.weekly_view import ReportView, build_report_view
 from tests.unit.test_render import TAG, check_golden
 from tests.weekly_sample import CASE_URLS, GENERATED, LONDON, RULES, sample_report
@@ -413,3 +414,18 @@ def test_a_long_breach_list_is_cut_in_the_e_mail_and_kept_whole_in_the_xlsx(
     records = [sheet.cell(row=r, column=2).value for r in range(4, sheet.max_row + 1)]
     assert last in records
     assert len(records) == 3
+
+
+def test_labels_state_the_configured_timescales() -> None:
+    hours = TimescaleRule.model_validate(
+        {"id": "contact-8wh", "kind": "timescale", "record": "contact",
+         "clock": "working-hours", "limit": 8}
+    )  # fmt: skip
+    rules = [hours, *(r for r in RULES if r.record != "contact")]
+    view = build_report_view(sample_report(), rules=rules, tz=LONDON, case_urls=CASE_URLS)
+    assert "of contacts within 8 working hours" in view.subject
+    assert view.summary.rows[0][0].text == "Contacts with an outcome within 8 working hours"
+    headers = [c.header for t in view.tables for c in t.columns]
+    assert "Outcome within 8 working hours" in headers
+    assert not any("24 hours" in h for h in headers)
+    assert "ICPC within 15 working days" in headers  # the default ICPC rule
