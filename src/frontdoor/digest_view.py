@@ -69,6 +69,27 @@ class RowView:
     is_new: bool
     missing_agencies: str | None
     link: str | None
+    # The web form for a decision or rationale (None when the web app is not configured).
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class WebLinks:
+    """Where the web app is and the recipient's signed access token (see
+    :mod:`frontdoor.tokens`): every item links to its rationale form."""
+
+    base_url: str
+    token: str
+
+    def item(self, rule_id: str, record_id: str) -> str:
+        return (
+            f"{self.base_url}/items/{quote(rule_id, safe='')}/{quote(record_id, safe='')}"
+            f"/rationale?t={quote(self.token, safe='')}"
+        )
+
+    @property
+    def dashboard(self) -> str:
+        return f"{self.base_url}/?t={quote(self.token, safe='')}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,8 @@ class MessageView:
     rule_counts: tuple[CountLine, ...]
     team_counts: tuple[CountLine, ...]
     sections: tuple[SectionView, ...]
+    # The recipient's dashboard in the web app (None when it is not configured).
+    dashboard: str | None = None
 
 
 def format_when(value: datetime, tz: tzinfo) -> str:
@@ -178,7 +201,13 @@ def _rationale_text(item: DigestItem, tz: tzinfo) -> str:
 
 
 def _row(
-    item: DigestItem, *, tz: tzinfo, now: datetime, new: bool, urls: Mapping[str, str]
+    item: DigestItem,
+    *,
+    tz: tzinfo,
+    now: datetime,
+    new: bool,
+    urls: Mapping[str, str],
+    web: WebLinks | None = None,
 ) -> RowView:
     worker = item.worker_id
     if item.record_kind == "contact" and worker is None:
@@ -198,6 +227,7 @@ def _row(
         is_new=new,
         missing_agencies=agencies_text(item.missing_agencies) if item.missing_agencies else None,
         link=case_link(item, urls),
+        action=None if web is None else web.item(item.rule_id, item.record_id),
     )
 
 
@@ -321,6 +351,7 @@ def build_view(
     now: datetime,
     escalate_after: str,
     max_rows: int = 30,
+    web: WebLinks | None = None,
 ) -> MessageView:
     """The view of ``msg`` at ``now`` (aware; used for "overdue by"), times shown in ``tz``.
 
@@ -346,7 +377,14 @@ def build_view(
 
     def rows(chosen: Sequence[DigestItem], *, marked: bool) -> tuple[RowView, ...]:
         return tuple(
-            _row(i, tz=tz, now=now, new=marked and i.breach_id in new_ids, urls=case_urls)
+            _row(
+                i,
+                tz=tz,
+                now=now,
+                new=marked and i.breach_id in new_ids,
+                urls=case_urls,
+                web=web,
+            )
             for i in chosen
         )
 
@@ -396,4 +434,5 @@ def build_view(
         ),
         team_counts=team_counts if len(teams) > 1 else (),
         sections=sections,
+        dashboard=None if web is None else web.dashboard,
     )

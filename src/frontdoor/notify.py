@@ -13,7 +13,7 @@ Delivery itself, and the reporting of failures, is :mod:`frontdoor.delivery`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from frontdoor.bootstrap import App
 from frontdoor.delivery import DeliveryOutcome, deliver_pending, email_for
 from frontdoor.digest_items import PlannedMessage
 from frontdoor.digest_plan import Policy, plan_slot, preview_for
-from frontdoor.digest_view import build_view
+from frontdoor.digest_view import WebLinks, build_view
 from frontdoor.filemailer import FileMailer
 from frontdoor.mailer import DeliveryResult, Mailer
 from frontdoor.models import NotifyBaseline, table_of
@@ -36,6 +36,7 @@ from frontdoor.scan import IncrementalResult, incremental_pass
 from frontdoor.settings import parse_repeat, parse_working_duration
 from frontdoor.slots import DigestSchedule
 from frontdoor.system_views import test_view
+from frontdoor.tokens import Grant, sign
 
 log = structlog.get_logger()
 
@@ -89,10 +90,27 @@ def compose(app: App, renderer: Renderer, msg: PlannedMessage, *, now: datetime)
         case_urls=app.settings.case_urls,
         now=now,
         escalate_after=app.settings.escalate_after,
+        web=web_links(app, msg, now=now),
     )
     return email_for(
         app, renderer.render(msg.kind, view), msg.recipient_email, msg.kind, msg.slot, now
     )
+
+
+def web_links(app: App, msg: PlannedMessage, *, now: datetime) -> WebLinks | None:
+    """The web app links for ``msg``: a token bound to its recipient and their teams,
+    expiring after ``FRONTDOOR_LINK_DAYS``; None unless both ``FRONTDOOR_WEB_URL`` and
+    ``FRONTDOOR_SECRET_KEY`` are set."""
+    settings = app.settings
+    if settings.web_url is None or settings.secret_key is None:
+        return None
+    grant = Grant(
+        email=msg.recipient_email.strip().lower(),
+        teams=tuple(sorted({t.team_id for t in msg.teams})),
+        expires=now + timedelta(days=settings.link_days),
+    )
+    key = settings.secret_key.get_secret_value().encode("utf-8")
+    return WebLinks(settings.web_url, sign(grant, key))
 
 
 def baseline(conn: Connection, *, now: datetime) -> tuple[datetime, bool]:
