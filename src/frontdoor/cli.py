@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     te = sub.add_parser("send-test-email", help="send one test e-mail with the SMTP settings")
     te.add_argument("--to", required=True, help="recipient address")
 
+    wb = sub.add_parser("web", help="serve the dashboard and rationale forms (needs SECRET_KEY)")
+    wb.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    wb.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+
     sub.add_parser("run", help="the long-running scheduler: scans, digests, delivery")
     st = sub.add_parser("status", help="last scan, last digest, outbox; exit 1 when stale")
     st.add_argument("--json", action="store_true", help="print one JSON document")
@@ -176,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--keep", type=Path, default=None, help="keep the demo database and files in this folder"
     )
+    demo.add_argument(
+        "--web", action="store_true", help="then serve the web app on the demo database"
+    )
+    demo.add_argument("--port", type=int, default=8080, help="port for --web (default 8080)")
     return p
 
 
@@ -199,6 +207,10 @@ def _notify_command(app: App, args: argparse.Namespace) -> int:
         from frontdoor import commands_report
 
         return commands_report.weekly(app, args, now=args.now or system_now())
+    if args.command == "web":
+        from frontdoor import commands_web
+
+        return commands_web.serve(app, args)
     if args.command == "run":
         return commands_run.run(app, args)
     if args.command == "status":

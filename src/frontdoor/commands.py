@@ -334,4 +334,4 @@ def demo(args: argparse.Namespace, settings: Settings, *, err: Console) -> int:
     """``frontdoor demo``: see :mod:`frontdoor.demo`."""
     from frontdoor.demo import run_demo
 
-    return run_demo(settings, keep=args.keep, err=err)
+    return run_demo(settings, keep=args.keep, err=err, web=args.web, port=args.port)

@@ -8,11 +8,13 @@ configured database is not used.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from frontdoor import db, digest_data
@@ -30,7 +32,9 @@ DEMO_CASE_URL = "https://case-system.invalid/{kind}/{{record_id}}"
 DEMO_CONTACTS_PER_WORKING_DAY = 150
 
 
-def run_demo(settings: Settings, *, keep: Path | None, err: Console) -> int:
+def run_demo(
+    settings: Settings, *, keep: Path | None, err: Console, web: bool = False, port: int = 8080
+) -> int:
     """Run the demo in ``keep`` (kept afterwards) or in a temporary folder (removed).
 
     ``settings`` supply the rules and time zone; the database is always the demo's own. The
@@ -43,13 +47,13 @@ def run_demo(settings: Settings, *, keep: Path | None, err: Console) -> int:
     mail = (keep or Path("demo-output")).resolve() / "mail"
     shutil.rmtree(mail, ignore_errors=True)
     try:
-        return _run(folder, settings, mail=mail, err=err)
+        return _run(folder, settings, mail=mail, err=err, web=web, port=port)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(folder: Path, base: Settings, *, mail: Path, err: Console) -> int:
+def _run(folder: Path, base: Settings, *, mail: Path, err: Console, web: bool, port: int) -> int:
     from frontdoor.bootstrap import build_app
 
     out = stdout_console()
@@ -59,6 +63,10 @@ def _run(folder: Path, base: Settings, *, mail: Path, err: Console) -> int:
         update={
             "data_dir": folder,
             "database_url": f"sqlite:///{db_path.as_posix()}",
+            # The digests link into the web app: a key of the demo's own (kept in the demo
+            # folder), and the local address `frontdoor demo --web` serves.
+            "secret_key": base.secret_key or SecretStr(_demo_key(folder)),
+            "web_url": base.web_url or f"http://127.0.0.1:{port}",
             **{
                 f"case_url_{kind}": DEMO_CASE_URL.format(kind=kind)
                 for kind in ("contact", "referral", "strategy_discussion", "s47_enquiry")
@@ -121,6 +129,18 @@ def _run(folder: Path, base: Settings, *, mail: Path, err: Console) -> int:
         out.print(f"  {team}: " + ", ".join(parts) + tail)
     _digests(app, mail, now=now, out=out)
     _weekly_reports(app, mail.parent / "report", now=now, out=out)
+    link = _dashboard_link(app, now=now)
+    out.print(
+        "8. Web app for managers' decisions and rationale: every item in the digests links "
+        "to its form. "
+        + (
+            "Serving it now; open this team manager's dashboard (Ctrl+C stops it):"
+            if web
+            else "Run `frontdoor demo --web` to serve it, then open e.g.:"
+        ),
+        soft_wrap=True,
+    )
+    out.print(f"  {link}", soft_wrap=True, markup=False)
     out.print(
         f"\nDatabase: {db_path}. To keep it and replay any instant, run "
         "`frontdoor demo --keep DIR`, then e.g.\n"
@@ -128,7 +148,43 @@ def _run(folder: Path, base: Settings, *, mail: Path, err: Console) -> int:
         f"{(now - timedelta(days=7)).replace(microsecond=0).isoformat()} --json",
         soft_wrap=True,
     )
+    if web:
+        _serve(app, port)
     return 0
+
+
+def _demo_key(folder: Path) -> str:
+    """The demo's secret key: kept in the demo folder, so links in kept e-mails still work
+    with `frontdoor web` (FRONTDOOR_SECRET_KEY_FILE=<folder>/secret.key)."""
+    path = folder / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _dashboard_link(app: App, *, now: datetime) -> str:
+    """A signed dashboard link for the first team manager (as in their digests)."""
+    from frontdoor.tokens import Grant, sign
+
+    with app.engine.connect() as conn:
+        teams = digest_data.teams(conn)
+    first = teams[0]
+    mine = tuple(t.team_id for t in teams if t.manager_email == first.manager_email)
+    assert app.settings.secret_key is not None
+    assert app.settings.web_url is not None
+    grant = Grant(first.manager_email.lower(), mine, now + timedelta(days=7))
+    token = sign(grant, app.settings.secret_key.get_secret_value().encode("utf-8"))
+    return f"{app.settings.web_url}/?t={token}"
+
+
+def _serve(app: App, port: int) -> None:
+    """Serve the web app on the demo database until Ctrl+C."""
+    import uvicorn
+
+    from frontdoor.web_app import create_app
+
+    uvicorn.run(create_app(app), host="127.0.0.1", port=port, access_log=False, log_config=None)
 
 
 def _digests(app: App, folder: Path, *, now: datetime, out: Console) -> None:

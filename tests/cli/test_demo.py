@@ -47,7 +47,11 @@ def test_demo_scans_and_leaves_its_e_mails_on_disk_with_their_paths_printed(
         "report.xlsx",
     ]
     assert "7. The weekly report for " in out
+    # Step 8: a signed dashboard link, and every digest item links to its web form.
+    assert "8. Web app for managers' decisions" in out
+    assert re.search(r"http://127\.0\.0\.1:8080/\?t=v1\.\S+", out)
     backlog = [p for p in paths if p.parent.name == "outbox" and p.suffix == ".eml"]
+    assert "Record a decision or rationale" in backlog[0].read_text(encoding="utf-8")
     escalations = [p for p in paths if "-escalation-" in p.name and p.suffix == ".eml"]
     assert backlog
     assert escalations
