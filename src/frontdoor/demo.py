@@ -8,6 +8,7 @@ configured database is not used.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -158,8 +159,10 @@ def _demo_key(folder: Path) -> str:
     with `frontdoor web` (FRONTDOOR_SECRET_KEY_FILE=<folder>/secret.key)."""
     path = folder / "secret.key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
+        # Created readable by its owner only (no window with wider permissions).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32))
     return path.read_text(encoding="utf-8").strip()
 
 

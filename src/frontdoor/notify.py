@@ -81,7 +81,9 @@ def policy_of(app: App) -> Policy:
     )
 
 
-def compose(app: App, renderer: Renderer, msg: PlannedMessage, *, now: datetime) -> EmailMessage:
+def compose(
+    app: App, renderer: Renderer, msg: PlannedMessage, *, now: datetime, preview: bool = False
+) -> EmailMessage:
     """Render ``msg`` and build the e-mail (Message-ID fixed by recipient, kind and slot)."""
     view = build_view(
         msg,
@@ -90,20 +92,29 @@ def compose(app: App, renderer: Renderer, msg: PlannedMessage, *, now: datetime)
         case_urls=app.settings.case_urls,
         now=now,
         escalate_after=app.settings.escalate_after,
-        web=web_links(app, msg, now=now),
+        web=web_links(app, msg, now=now, preview=preview),
     )
     return email_for(
         app, renderer.render(msg.kind, view), msg.recipient_email, msg.kind, msg.slot, now
     )
 
 
-def web_links(app: App, msg: PlannedMessage, *, now: datetime) -> WebLinks | None:
+#: Stands in for the access token in previews: not a valid token.
+PREVIEW_TOKEN = "preview-only-not-a-valid-link"  # noqa: S105 - a placeholder, not a secret
+
+
+def web_links(
+    app: App, msg: PlannedMessage, *, now: datetime, preview: bool = False
+) -> WebLinks | None:
     """The web app links for ``msg``: a token bound to its recipient and their teams,
     expiring after ``FRONTDOOR_LINK_DAYS``; None unless both ``FRONTDOOR_WEB_URL`` and
-    ``FRONTDOOR_SECRET_KEY`` are set."""
+    ``FRONTDOOR_SECRET_KEY`` are set. A ``preview`` gets a placeholder that grants nothing
+    (a printed preview must not hand out someone's access)."""
     settings = app.settings
     if settings.web_url is None or settings.secret_key is None:
         return None
+    if preview:
+        return WebLinks(settings.web_url, PREVIEW_TOKEN)
     grant = Grant(
         email=msg.recipient_email.strip().lower(),
         teams=tuple(sorted({t.team_id for t in msg.teams})),
@@ -230,7 +241,7 @@ def preview(app: App, *, email: str, now: datetime) -> tuple[PlannedMessage, Ema
             trans.rollback()
     if msg is None:
         return None
-    return msg, compose(app, Renderer(app.settings.templates_dir), msg, now=now)
+    return msg, compose(app, Renderer(app.settings.templates_dir), msg, now=now, preview=True)
 
 
 def send_test_email(app: App, *, to: str, now: datetime, mailer: Mailer) -> DeliveryResult:

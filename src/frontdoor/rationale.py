@@ -27,11 +27,26 @@ from sqlalchemy import Connection, insert, select
 
 from frontdoor.clock import WorkingCalendar
 from frontdoor.errors import UsageError
-from frontdoor.models import Breach, Rationale, table_of
+from frontdoor.models import (
+    Assessment,
+    Breach,
+    Contact,
+    Rationale,
+    Referral,
+    S47Enquiry,
+    StrategyDiscussion,
+    table_of,
+)
 
 log = structlog.get_logger()
 
 NOTE_MAX = 2000  # characters of free text
+#: The latest review time allowed, in working days after today: a rationale pauses the
+#: safety net (reminders, escalation), so it must come back to someone's attention.
+REVIEW_MAX_WORKING_DAYS = 10
+# Control characters other than tab, newline and carriage return (PostgreSQL text cannot
+# hold NUL, and none belongs in a note).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 #: The reasons offered when FRONTDOOR_RATIONALE_REASONS is not set: code -> label.
@@ -89,6 +104,12 @@ def default_review_by(cal: WorkingCalendar, now: datetime) -> datetime:
     return cal.end_of_day(cal.add_working_days(cal.local_date(now), 1))
 
 
+def latest_review_by(cal: WorkingCalendar, now: datetime) -> datetime:
+    """The latest review time allowed: the end of the :data:`REVIEW_MAX_WORKING_DAYS`-th
+    working day after ``now`` (local)."""
+    return cal.end_of_day(cal.add_working_days(cal.local_date(now), REVIEW_MAX_WORKING_DAYS))
+
+
 def breached_rules(conn: Connection, record_id: str) -> list[tuple[str, str]]:
     """(rule id, team id) of every ledger breach of ``record_id``, by rule id."""
     b = table_of(Breach).c
@@ -96,6 +117,26 @@ def breached_rules(conn: Connection, record_id: str) -> list[tuple[str, str]]:
         select(b.rule_id, b.team_id).where(b.record_id == record_id).distinct().order_by(b.rule_id)
     )
     return [(str(r), str(t)) for r, t in rows]
+
+
+def record_teams(conn: Connection, record_id: str) -> set[str]:
+    """The teams a record with this id belongs to now, in any record table (the ledger
+    keeps the team it breached in; a record can move team since)."""
+    teams: set[str] = set()
+    for model in (Contact, Referral, StrategyDiscussion, S47Enquiry, Assessment):
+        table = table_of(model)
+        key = next(iter(table.primary_key.columns))
+        found = conn.execute(select(table.c.team_id).where(key == record_id)).scalar()
+        if found is not None:
+            teams.add(str(found))
+    return teams
+
+
+def may_act(ledger_team: str, current: set[str], teams: Sequence[str] | None) -> bool:
+    """Whether a person with ``teams`` (None: anyone, the CLI) may see or act on an item
+    breached in ``ledger_team`` whose record now belongs to ``current``: the team it
+    breached in, or the team it belongs to now (the one that sees it on its dashboard)."""
+    return teams is None or ledger_team in teams or bool(current & set(teams))
 
 
 def add(
@@ -118,7 +159,9 @@ def add(
     when given, are the teams the person may act for: a record of another team is refused
     as if unknown. Raises :class:`UsageError` (naming the record id, never the note) for an
     unknown record, an ambiguous or wrong rule, an unknown reason, a bad address, a review
-    time not after ``now`` or a note over :data:`NOTE_MAX` characters.
+    time not after ``now`` or later than :func:`latest_review_by`, or a note over
+    :data:`NOTE_MAX` characters or with control characters. A person may act on an item of
+    the team it breached in or of the team its record belongs to now (:func:`may_act`).
     """
     by = recorded_by.strip().lower()
     if not _EMAIL.match(by):
@@ -127,7 +170,10 @@ def add(
         raise UsageError(f"reason {reason!r} is not one of: {', '.join(reasons)}")
     if note is not None and len(note) > NOTE_MAX:
         raise UsageError(f"the note is longer than {NOTE_MAX} characters")
-    known = [(r, t) for r, t in breached_rules(conn, record_id) if teams is None or t in teams]
+    if note is not None and _CONTROL.search(note):
+        raise UsageError("the note holds control characters; use plain text")
+    current = record_teams(conn, record_id)
+    known = [(r, t) for r, t in breached_rules(conn, record_id) if may_act(t, current, teams)]
     if not known:
         raise UsageError(f"no breach is recorded for {record_id!r} (is it overdue, and scanned?)")
     if rule_id is None:
@@ -142,6 +188,12 @@ def add(
         raise UsageError("the review time needs a UTC offset")
     if review <= now:
         raise UsageError("the review time must be in the future")
+    latest = latest_review_by(cal, now)
+    if review > latest:
+        raise UsageError(
+            f"the review time must be within {REVIEW_MAX_WORKING_DAYS} working days "
+            f"(by {latest.astimezone(cal.tz):%d %b %Y %H:%M})"
+        )
     text = (note or "").strip() or None
     new_id = conn.execute(
         insert(table_of(Rationale))

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
         description="header carrying the signed-in user's e-mail address, set by the council's "
         "reverse proxy (only behind a proxy that strips it from client requests)",
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="addresses of the reverse proxy; the identity header counts only from them",
+    )
     rationale_reasons: str | None = Field(
         default=None, description="'code=Label;code=Label'; default: the built-in list"
     )
@@ -151,8 +155,11 @@ class Settings(BaseSettings):
     def _valid_web_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
+        # The app serves from the root of its host: links and forms are root-relative.
+        if not re.match(r"^https?://[^/\s?#]+/?$", value):
+            raise ValueError(
+                f"{value!r}: give scheme and host only, e.g. https://frontdoor.example"
+            )
         return value.rstrip("/")
 
     @field_validator("digest_slots")
@@ -250,6 +257,11 @@ class Settings(BaseSettings):
     def slot_times(self) -> tuple[time, ...]:
         """The digest slots as local times, earliest first."""
         return parse_slots(self.digest_slots)
+
+    @property
+    def proxies(self) -> list[str]:
+        """The trusted proxy addresses."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def reasons(self) -> dict[str, str]:

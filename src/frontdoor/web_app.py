@@ -103,6 +103,9 @@ def _run(ctx: Ctx, handler: Handler, request: Request, form: Form | None) -> Res
         if request.method in ("GET", "HEAD") and web_auth.LINK_PARAM in request.query_params:
             return web_auth.login_with_link(request, ctx.auth, now=now)
         grant = web_auth.identify(request, ctx.auth, now=now, teams_of=ctx.teams_of)
+        # Only the granted teams the person still manages: a link or session outlives a
+        # change of manager in the teams file, the access must not.
+        grant = web_auth.still_managed(grant, ctx.teams_of(grant.email))
         if form is not None:
             web_auth.check_csrf(form.get("csrf"), grant, ctx.auth.key, now=now)
         return handler(ctx, request, grant, form, now)
@@ -145,9 +148,10 @@ def _item_view(ctx: Ctx, request: Request, who: Grant, now: datetime) -> web_vie
         row = web_data.ledger_row(conn, rule_id, record_id)
         if row is None:
             raise ItemMissing
-        # The ledger's team, as rationale.add checks it (a record that moved team stays with
-        # the team it breached in).
-        if not who.allows(row.team_id):
+        # The team it breached in or the team its record belongs to now, as rationale.add
+        # checks it. Another team's item is refused (403, as the issue asks), which does
+        # tell a signed-in manager that the record id has a breach elsewhere.
+        if not rationale.may_act(row.team_id, rationale.record_teams(conn, record_id), who.teams):
             raise web_auth.Refused("This item belongs to a team your link does not cover.")
         sent = web_data.notifications(conn, row.id)
         entries = rationale.entries(conn, item=(rule_id, record_id))
@@ -293,6 +297,8 @@ def create_app(app: App, *, clock: Callable[[], datetime] = system_now) -> Starl
         key=settings.secret_key.get_secret_value().encode("utf-8"),
         session_hours=settings.session_hours,
         identity_header=settings.trusted_identity_header,
+        trusted_proxies=frozenset(settings.proxies),
+        secure=bool(settings.web_url and settings.web_url.startswith("https://")),
     )
     ctx = Ctx(app=app, clock=clock, auth=auth, env=env)
 
@@ -321,8 +327,14 @@ def create_app(app: App, *, clock: Callable[[], datetime] = system_now) -> Starl
     get, both = ["GET"], ["GET", "POST"]
     routes = [
         Route("/", guarded(ctx, dashboard), methods=get),
-        Route("/items/{rule_id}/{record_id}", guarded(ctx, item), methods=get),
-        Route("/items/{rule_id}/{record_id}/rationale", guarded(ctx, rationale_form), methods=both),
+        # Record ids may hold "/" (the contract allows it): the form's route comes first, so
+        # its fixed "/rationale" ending is matched before the item page takes the rest.
+        Route(
+            "/items/{rule_id}/{record_id:path}/rationale",
+            guarded(ctx, rationale_form),
+            methods=both,
+        ),
+        Route("/items/{rule_id}/{record_id:path}", guarded(ctx, item), methods=get),
         Route("/reports", guarded(ctx, reports), methods=get),
         Route("/reports/{report_id:int}", guarded(ctx, report), methods=get),
         Route("/health", health, methods=get),

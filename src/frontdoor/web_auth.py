@@ -28,7 +28,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,6 +71,11 @@ class AuthConfig:
     key: bytes
     session_hours: int
     identity_header: str | None = None
+    # Addresses of the reverse proxy: the identity header counts only from them.
+    trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    # Session cookies are Secure when the public address is https (behind a TLS proxy the
+    # request itself may arrive over http).
+    secure: bool = False
 
 
 def without_token(url: URL) -> str:
@@ -113,7 +118,7 @@ def login_with_link(request: Request, cfg: AuthConfig, *, now: datetime) -> Resp
         sign(session, cfg.key, purpose="session"),
         max_age=cfg.session_hours * 3600,
         path="/",
-        secure=is_https(request, cfg),
+        secure=cfg.secure or is_https(request, cfg),
         httponly=True,
         samesite="lax",
     )
@@ -134,23 +139,37 @@ def identify(
     ``teams_of`` maps an address to the teams it manages (only called for the header).
     A header identity gets an empty nonce and expires ``session_hours`` from ``now`` (that
     bounds the life of the CSRF tokens on its pages)."""
+    # Behind the proxy its signed-in identity wins over any cookie: a forwarded or planted
+    # link must not make the audit record the wrong person.
+    if cfg.identity_header and request.headers.get(cfg.identity_header, "").strip():
+        client = request.client.host if request.client else ""
+        if client not in cfg.trusted_proxies:
+            log.warning("identity_header_refused", reason="not from a trusted proxy")
+            raise Refused(NO_ACCESS)
+        raw = request.headers[cfg.identity_header].strip().lower()
+        if not _EMAIL.match(raw):
+            log.warning("identity_header_refused", reason="not an e-mail address")
+            raise Refused(NO_ACCESS)
+        teams = teams_of(raw)
+        if not teams:
+            raise Refused(NO_TEAMS)
+        return Grant(raw, teams, now + timedelta(hours=cfg.session_hours), "")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         try:
             return verify(cookie, cfg.key, now=now, purpose="session")
         except TokenError as exc:
             log.info("session_refused", reason=str(exc))
-    if cfg.identity_header:
-        raw = request.headers.get(cfg.identity_header, "").strip().lower()
-        if raw:
-            if not _EMAIL.match(raw):
-                log.warning("identity_header_refused", reason="not an e-mail address")
-                raise Refused(NO_ACCESS)
-            teams = teams_of(raw)
-            if not teams:
-                raise Refused(NO_TEAMS)
-            return Grant(raw, teams, now + timedelta(hours=cfg.session_hours), "")
     raise Refused(NO_ACCESS)
+
+
+def still_managed(grant: Grant, managed: Sequence[str]) -> Grant:
+    """``grant`` limited to the teams the person manages now (teams file); :class:`Refused`
+    when none is left."""
+    teams = tuple(t for t in grant.teams if t in set(managed))
+    if not teams:
+        raise Refused(NO_TEAMS)
+    return Grant(grant.email, teams, grant.expires, grant.nonce)
 
 
 def csrf_token(grant: Grant, key: bytes) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from frontdoor.bootstrap import App, build_app
 from frontdoor.mailer import FakeMailer
-from frontdoor.notify import run_digest
+from frontdoor.notify import preview, run_digest
 from frontdoor.settings import load_settings
 from frontdoor.weekly_send import make_reports
 from frontdoor.weeks import parse_week
@@ -154,7 +154,13 @@ def test_a_manager_records_a_rationale_from_the_digest_link(
     assert refused.status == 403
     phone.close()
 
-    # Wednesday 08:30: the current rationale holds back the repeat and the escalation.
+    # Wednesday 08:30: the current rationale holds back the repeat and the escalation; the
+    # item is still listed, with its rationale beside it (what a digest would show).
+    found = preview(app, email=TM, now=WED_0830)
+    assert found is not None
+    shown = found[1].get_body(preferencelist=("plain",))
+    assert shown is not None
+    assert "Rationale: consent being sought (by tm.a@example.org)" in str(shown.get_content())
     wednesday = run_digest(app, now=WED_0830, mailer=mailer)
     assert [(m.recipient_email, m.kind) for m in wednesday.messages] == []
     # Thursday 08:30: the review time (end of Wednesday) has passed: both go out, and the

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select, update
 from starlette.exceptions import StarletteDeprecationWarning
 
 from frontdoor import outbox
 from frontdoor.bootstrap import App, build_app
 from frontdoor.clock import WorkingCalendar
 from frontdoor.errors import ConfigError
-from frontdoor.models import Breach, Rationale, table_of
+from frontdoor.models import Breach, Contact, Rationale, table_of
 from frontdoor.rules import load_rules
 from frontdoor.scan import run_scan
 from frontdoor.settings import load_settings
@@ -535,7 +535,9 @@ def test_the_identity_header_is_ignored_unless_configured(client: TestClient) ->
 
 
 def test_the_identity_header_gives_the_teams_the_address_manages(breached: Engine) -> None:
-    client = client_for(make_app(breached, trusted_identity_header="X-Remote-User"))
+    client = client_for(
+        make_app(breached, trusted_identity_header="X-Remote-User", trusted_proxies="testclient")
+    )
     as_a = {"X-Remote-User": "TM.A@Example.org"}
     page = client.get("/", headers=as_a)
     assert page.status_code == 200
@@ -628,3 +630,93 @@ def test_the_archive_serves_weekly_reports_only(client: TestClient, breached: En
     sign_in(client)
     assert "No weekly report has been sent to you yet." in client.get("/reports").text
     assert client.get(f"/reports/{digest}").status_code == 404
+
+
+# -- review findings: revocation, moved records, the proxy identity, limits --------------------
+
+
+def test_the_proxy_identity_counts_only_from_a_trusted_proxy_and_wins_over_a_cookie(
+    breached: Engine,
+) -> None:
+    untrusted = client_for(make_app(breached, trusted_identity_header="X-Remote-User"))
+    assert untrusted.get("/", headers={"X-Remote-User": TM_A}).status_code == 403
+    proxied = client_for(
+        make_app(breached, trusted_identity_header="X-Remote-User", trusted_proxies="testclient")
+    )
+    sign_in(proxied, TM_A, ("DAT-A",))  # a session for A ...
+    as_b = {"X-Remote-User": TM_B}  # ... but the proxy says B is signed in
+    assert proxied.get(C2_FORM, headers=as_b).status_code == 200
+    assert proxied.get(C1_ITEM, headers=as_b).status_code == 403
+    assert "Signed in as tm.b@example.org" in proxied.get("/", headers=as_b).text
+
+
+def test_a_session_loses_a_team_its_manager_no_longer_manages(
+    breached: Engine, tmp_path: Path
+) -> None:
+    client = client_for(make_app(breached))
+    sign_in(client, TM_A, ("DAT-A",))
+    assert client.get(C1_ITEM).status_code == 200
+    replaced = {**TEAM_ROW, "team_id": "DAT-A", "manager_email": "new.tm@example.org"}
+    assert load(breached, tmp_path, "teams", [replaced]).rejected == 0
+    assert client.get(C1_ITEM).status_code == 403
+    assert client.get("/").status_code == 403
+
+
+def test_a_record_that_moved_team_is_open_to_its_new_team(breached: Engine) -> None:
+    with breached.begin() as conn:
+        contact = table_of(Contact)
+        conn.execute(update(contact).where(contact.c.contact_id == "C1").values(team_id="DAT-B"))
+    client = client_for(make_app(breached))
+    sign_in(client, TM_B, ("DAT-B",))
+    page = client.get(C1_FORM)
+    assert page.status_code == 200
+    r = client.post(C1_FORM, data={**GOOD_FORM, "csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert rationale_count(breached) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"review_by": "2027-06-01T09:00"}, "within 10 working days"),
+        ({"note": "before\x00after"}, "control characters"),
+    ],
+)
+def test_a_review_time_too_far_ahead_or_a_control_character_is_refused(
+    client: TestClient, breached: Engine, change: dict[str, str], message: str
+) -> None:
+    sign_in(client)
+    page = client.get(C1_FORM)
+    r = client.post(C1_FORM, data={**GOOD_FORM, **change, "csrf": csrf_of(page.text)})
+    assert r.status_code == 400
+    assert message in r.text
+    assert rationale_count(breached) == 0
+
+
+@pytest.mark.parametrize("bad", ["v1.abc.%C3%A9", "v1.%C3%A9.abc"])
+def test_a_non_ascii_link_is_refused_not_an_error(client: TestClient, bad: str) -> None:
+    assert client.get(f"/?t={bad}").status_code == 403
+    raw = "frontdoor_session=v1.abc.\u00e9".encode()  # raw UTF-8, as a broken client sends
+    assert client.get("/", headers=[(b"cookie", raw)]).status_code == 403
+
+
+def test_a_record_id_with_a_slash_has_its_pages(breached: Engine, tmp_path: Path) -> None:
+    row = {"contact_id": "CON/2026/7", "child_id": "CH7", "received_at": "2026-11-25T09:00:00Z",
+           "team_id": "DAT-A"}  # fmt: skip
+    assert load(breached, tmp_path, "contacts", [row]).rejected == 0
+    app = make_app(breached)
+    run_scan(breached, app.rules, app.calendar, now=NOW, record=True)
+    client = client_for(app)
+    sign_in(client)
+    item = "/items/contact-outcome-24h/CON%2F2026%2F7"
+    assert client.get(item).status_code == 200
+    page = client.get(item + "/rationale")
+    assert page.status_code == 200
+    r = client.post(item + "/rationale", data={**GOOD_FORM, "csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert rationale_count(breached) == 1
+
+
+def test_the_session_cookie_is_secure_when_the_public_address_is_https(breached: Engine) -> None:
+    client = client_for(make_app(breached, web_url="https://frontdoor.example"))
+    assert "Secure" in client.get("/", params={"t": token()}).headers["set-cookie"]

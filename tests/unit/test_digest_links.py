@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 
 from frontdoor import digest_view as dv
 from frontdoor.bootstrap import build_app
-from frontdoor.notify import web_links
+from frontdoor.errors import ConfigError
+from frontdoor.notify import PREVIEW_TOKEN, web_links
 from frontdoor.render import Renderer
 from frontdoor.settings import load_settings
 from frontdoor.tokens import verify
@@ -22,14 +23,14 @@ KEY = "s" * 40
 
 
 def test_each_item_links_to_its_form_and_the_message_to_the_dashboard() -> None:
-    web = dv.WebLinks("https://fd.example/app", "v1.tok.en")
+    web = dv.WebLinks("https://fd.example", "v1.tok.en")
     view = view_of(make_message([make_item(1), make_item(2, record_id="A/B 1")]), web=web)
     actions = sorted(str(r.action) for s in view.sections for r in s.rows)
     assert actions == [
-        "https://fd.example/app/items/contact-outcome-24h/A%2FB%201/rationale?t=v1.tok.en",
-        "https://fd.example/app/items/contact-outcome-24h/X-0001/rationale?t=v1.tok.en",
+        "https://fd.example/items/contact-outcome-24h/A%2FB%201/rationale?t=v1.tok.en",
+        "https://fd.example/items/contact-outcome-24h/X-0001/rationale?t=v1.tok.en",
     ]
-    assert view.dashboard == "https://fd.example/app/?t=v1.tok.en"
+    assert view.dashboard == "https://fd.example/?t=v1.tok.en"
     rendered = Renderer(REPO / "templates").render("digest", view)
     for link in (*actions, view.dashboard):
         assert link in rendered.text
@@ -63,3 +64,16 @@ def test_links_need_both_the_web_url_and_the_secret_key(
     assert grant.email == "pat@example.org"
     assert grant.teams == ("DAT-A", "DAT-B")
     assert grant.expires == NOW + timedelta(days=3)
+
+
+def test_a_web_url_with_a_path_is_refused() -> None:
+    with pytest.raises(ConfigError, match="scheme and host only"):
+        load_settings(rules_dir=REPO / "rules", web_url="https://fd.example/app")
+
+
+def test_a_preview_has_a_placeholder_instead_of_a_working_token(sqlite_engine: Engine) -> None:
+    settings = load_settings(rules_dir=REPO / "rules", web_url="https://fd.example", secret_key=KEY)
+    app = build_app(settings, engine=sqlite_engine)
+    links = web_links(app, make_message([make_item(1)]), now=NOW, preview=True)
+    assert links is not None
+    assert links.token == PREVIEW_TOKEN

@@ -65,7 +65,7 @@ def test_a_changed_payload_is_a_bad_signature() -> None:
 
 
 @pytest.mark.parametrize(
-    "token", ["", "v1", "v1..", "v2.abc.def", "v1.abc", "v1.a.b.c", "v1.é.x", "garbage"]
+    "token", ["", "v1", "v1..", "v2.abc.def", "v1.abc", "v1.a.b.c", "v1.é.x", "v1.abc.é", "garbage"]
 )
 def test_malformed_tokens_are_refused(token: str) -> None:
     with pytest.raises(TokenError, match="malformed|bad signature"):
