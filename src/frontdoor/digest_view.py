@@ -17,10 +17,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from frontdoor.digest_items import DigestItem, PlannedMessage, TeamContacts
+from frontdoor.links import WebLinks as WebLinks
+from frontdoor.links import format_case_url as format_case_url
 from frontdoor.rules import AttendanceRule, TimescaleRule
 
 SUBJECT_MAX = 149  # characters: subjects stay under 150
@@ -71,25 +72,6 @@ class RowView:
     link: str | None
     # The web form for a decision or rationale (None when the web app is not configured).
     action: str | None = None
-
-
-@dataclass(frozen=True)
-class WebLinks:
-    """Where the web app is and the recipient's signed access token (see
-    :mod:`frontdoor.tokens`): every item links to its rationale form."""
-
-    base_url: str
-    token: str
-
-    def item(self, rule_id: str, record_id: str) -> str:
-        return (
-            f"{self.base_url}/items/{quote(rule_id, safe='')}/{quote(record_id, safe='')}"
-            f"/rationale?t={quote(self.token, safe='')}"
-        )
-
-    @property
-    def dashboard(self) -> str:
-        return f"{self.base_url}/?t={quote(self.token, safe='')}"
 
 
 @dataclass(frozen=True)
@@ -163,20 +145,6 @@ def team_label(team: TeamContacts) -> str:
     """``DAT-A Duty and Advice Team A`` (the id alone when the name adds nothing)."""
     name = team.team_name.strip()
     return team.team_id if not name or name == team.team_id else f"{team.team_id} {name}"
-
-
-def format_case_url(
-    template: str | None, record_id: str, child_id: str, team_id: str
-) -> str | None:
-    """A case-system URL from a ``str.format`` template (placeholders ``record_id``,
-    ``child_id``, ``team_id``, each value percent-quoted); None without a template."""
-    if not template:
-        return None
-    return template.format(
-        record_id=quote(record_id, safe=""),
-        child_id=quote(child_id, safe=""),
-        team_id=quote(team_id, safe=""),
-    )
 
 
 def case_link(item: DigestItem, case_urls: Mapping[str, str]) -> str | None:
