@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     log_json: bool | None = Field(default=None, description="None: JSON when stderr is no TTY")
     import_batch_size: int = Field(default=5000, ge=100, le=50000)
+    default_team: str | None = Field(
+        default=None,
+        description="team id for records from sources without one (Annex A, CIN census)",
+    )
 
     # -- e-mail -----------------------------------------------------------------------------
     smtp_host: str | None = Field(default=None, description="SMTP server; unset: no sending")
