@@ -26,7 +26,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -46,7 +46,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from frontdoor import heartbeat
+from frontdoor import heartbeat, leader
 from frontdoor.bootstrap import App
 from frontdoor.scanview import iso_utc
 from frontdoor.slots import DigestSchedule
@@ -111,6 +111,25 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
     settings = app.settings
     zone = settings.zone
     start = clock()
+
+    def single(name: str, run: Pass) -> Pass:
+        # One process at a time per job on a shared PostgreSQL database (leader.py); the
+        # full and incremental scans share a lock because both write the breach ledger.
+        def guarded(now: datetime) -> Counts:
+            with leader.exclusive(app.engine, name) as mine:
+                if not mine:
+                    raise leader.OtherWorker(name)
+                return run(now)
+
+        return guarded
+
+    passes = replace(
+        passes,
+        scan=single("scan", passes.scan),
+        full_scan=single("scan", passes.full_scan),
+        digest=single("digest", passes.digest),
+        weekly_report=single("weekly-report", passes.weekly_report),
+    )
 
     def every(interval: timedelta) -> IntervalTrigger:
         return IntervalTrigger(
@@ -185,6 +204,8 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
                 with app.engine.begin() as conn:
                     detail = {"caught_up": 1, **handled(moment)}
                     heartbeat.beat(conn, job, now=now, detail=detail)
+            except leader.OtherWorker:
+                counts[f"{prefix}_other_worker"] = 1  # it is catching up: nothing to do
             except Exception as exc:  # noqa: BLE001 - logged; delivery must still run
                 log.error(
                     "catch_up_failed",
@@ -254,6 +275,10 @@ def run_job(
             counts = dict(spec.run(clock()))
             with engine.begin() as conn:
                 heartbeat.beat(conn, spec.name, now=clock(), detail=counts)
+        except leader.OtherWorker:
+            # Another worker runs this job now; its heartbeat will record the outcome.
+            log.info("job_skipped_other_worker", job=spec.name)
+            return False
         except Exception as exc:  # noqa: BLE001 - one failing run must not stop the scheduler
             log.error(
                 "job_failed",
