@@ -26,7 +26,7 @@ from frontdoor.settings import Settings
 from tests.conftest import REPO
 from tests.factories import load_team
 
-SAMPLES = REPO.parent / "shared" / "samples"
+SAMPLES = REPO / "tests" / "samples"  # copies of ../shared/samples (provenance: README.md)
 RULES = load_rules(REPO / "rules")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
