@@ -28,6 +28,8 @@ from frontdoor.settings import load_settings
 log = structlog.get_logger()
 
 ENVIRONMENT_ERROR = 4
+#: `frontdoor import` kinds read from the council's own returns rather than contract CSVs.
+SOURCE_KINDS = ("annex-a", "cin-census")
 
 
 def parse_now(value: str) -> datetime:
@@ -55,9 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("check-config", help="validate settings and rules (exit 0 valid, 2 not)")
 
-    imp = sub.add_parser("import", help="import a contract CSV file (or 'all' for a folder)")
-    imp.add_argument("kind", choices=[*IMPORT_ORDER, "all"])
-    imp.add_argument("path", type=Path, help="the CSV file; with 'all', a folder of them")
+    imp = sub.add_parser(
+        "import",
+        help="import a contract CSV file ('all': a folder), an Annex A workbook or a CIN census",
+    )
+    imp.add_argument("kind", choices=[*IMPORT_ORDER, "all", *SOURCE_KINDS])
+    imp.add_argument(
+        "path",
+        type=Path,
+        help="the CSV file; with 'all', a folder of them; annex-a: .xlsx; cin-census: .xml",
+    )
+    imp.add_argument(
+        "--team",
+        default=None,
+        help="annex-a, cin-census: team for the records (default FRONTDOOR_DEFAULT_TEAM)",
+    )
     imp.add_argument(
         "--report-dir",
         type=Path,
@@ -236,6 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         app: App = build_app(settings)
         if args.command == "migrate":
             return commands.migrate(app)
+        if args.command == "import" and args.kind == "annex-a":
+            from frontdoor import commands_annex
+
+            return commands_annex.annex_a(app, args, now=system_now())
+        if args.command == "import" and args.kind == "cin-census":
+            from frontdoor import commands_cin
+
+            return commands_cin.cin_census(app, args, now=system_now())
         if args.command == "import":
             return commands.import_files(app, args, now=system_now(), err=err)
         if args.command == "scan":
