@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     wb.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     wb.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
 
+    sub.add_parser(
+        "sync", help="bring records in from the reporting (SSD) database at FRONTDOOR_SYNC_URL"
+    )
     sub.add_parser("run", help="the long-running scheduler: scans, digests, delivery")
     st = sub.add_parser("status", help="last scan, last digest, outbox; exit 1 when stale")
     st.add_argument("--json", action="store_true", help="print one JSON document")
@@ -260,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands_cin.cin_census(app, args, now=system_now())
         if args.command == "import":
             return commands.import_files(app, args, now=system_now(), err=err)
+        if args.command == "sync":
+            from frontdoor import commands_sync
+
+            return commands_sync.run_sync(app, args, now=system_now())
         if args.command == "scan":
             return commands.scan(app, args, now=args.now or system_now(), live=args.now is None)
         return _notify_command(app, args)

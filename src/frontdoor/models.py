@@ -388,3 +388,15 @@ class Heartbeat(SQLModel, table=True):
     job: str = Field(primary_key=True, max_length=64)
     last_ok_at: datetime = Field(sa_column=_utc(nullable=False))
     detail: str | None = Field(default=None, max_length=1000)
+
+
+class SyncWatermark(SQLModel, table=True):
+    """Per ``frontdoor sync`` entity: the highest source ``changed_at`` already applied
+    (NULL: the query has no change column, so every sync reads it whole) and when the
+    entity's rows were last committed. Written only after those rows are committed."""
+
+    __tablename__ = "sync_watermark"
+
+    entity: str = Field(primary_key=True, max_length=32)
+    watermark: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    synced_at: datetime = Field(sa_column=_utc(nullable=False))

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         default=None,
         description="team id for records from sources without one (Annex A, CIN census)",
     )
+    sync_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the council's reporting database (SSD) for "
+        "`frontdoor sync`; unset: sync refuses to run",
+    )
+    sync_queries_dir: Path | None = Field(
+        default=None,
+        description="folder of <entity>.sql files overriding the default SSD queries",
+    )
 
     # -- e-mail -----------------------------------------------------------------------------
     smtp_host: str | None = Field(default=None, description="SMTP server; unset: no sending")
@@ -225,7 +234,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "sync_url")
     @classmethod
     def _parseable_url(cls, value: str | None) -> str | None:
         if value:

@@ -1,0 +1,90 @@
+"""``frontdoor sync``: bring records in from the council's reporting (SSD) database.
+
+Prints, per entity, what was read, inserted, updated, left unchanged and rejected, and the
+watermark stored after it. Exit status: 0 when every row was written, 1 when any row was
+rejected, 2 when FRONTDOOR_SYNC_URL is not set or an entity could not be synced (its query
+failed or lacks a required column; entities before it are committed). The source URL is
+only ever shown with its password hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+
+import structlog
+from sqlalchemy import make_url
+
+from frontdoor import db
+from frontdoor.bootstrap import App
+from frontdoor.sync import SyncReport, sync
+from frontdoor.sync_queries import load_queries
+
+log = structlog.get_logger()
+
+
+def run_sync(app: App, _args: argparse.Namespace, *, now: datetime) -> int:
+    """Sync every entity from FRONTDOOR_SYNC_URL into the frontdoor database."""
+    settings = app.settings
+    if not settings.sync_url:
+        sys.stderr.write(
+            "error: FRONTDOOR_SYNC_URL is not set: give the SQLAlchemy URL of the council's "
+            "reporting database (a read-only account), e.g. "
+            "mssql+pyodbc://reader@server/ssd?driver=ODBC+Driver+18+for+SQL+Server\n"
+        )
+        return 2
+    db.require_current_schema(app.engine)
+    shown_url = make_url(settings.sync_url).render_as_string(hide_password=True)
+    queries = load_queries(settings.sync_queries_dir)
+    source = db.make_engine(settings.sync_url)
+    try:
+        report = sync(
+            app.engine,
+            source,
+            queries=queries,
+            now=now,
+            tz=settings.zone,
+            default_team=settings.default_team,
+            batch_size=min(settings.import_batch_size, 5000),
+        )
+    finally:
+        source.dispose()
+    print_report(report, shown_url)
+    log.info(
+        "sync_finished",
+        rejected=report.rejected,
+        failed=report.failed,
+        **{
+            f"{e.entity}_{n}": getattr(e.summary, n)
+            for e in report.entities
+            for n in ("read", "inserted", "updated", "unchanged", "rejected")
+        },
+    )
+    if report.failed:
+        return 2
+    return 1 if report.rejected else 0
+
+
+def print_report(report: SyncReport, source: str, *, limit: int = 10) -> None:
+    """The human report on stdout; the first ``limit`` rejects too."""
+    out = sys.stdout.write
+    out(f"sync from {source}\n")
+    for e in report.entities:
+        if e.skipped:
+            out(f"  {e.entity}: skipped (empty query file)\n")
+            continue
+        s = e.summary
+        mark = e.watermark.isoformat() if e.watermark else "none (read whole each time)"
+        out(
+            f"  {e.entity}: read {s.read}, inserted {s.inserted}, updated {s.updated}, "
+            f"unchanged {s.unchanged}, rejected {s.rejected}; watermark {mark}\n"
+        )
+        if e.error is not None:
+            out(f"  {e.entity}: error: {e.error}; nothing after it was synced\n")
+    if report.problems:
+        out(f"  rejected ({report.problems}):\n")
+        for r in report.rejects[:limit]:
+            out(f"    {r.line()}\n")
+        if report.problems > limit:
+            out(f"    ... and {report.problems - limit} more\n")
