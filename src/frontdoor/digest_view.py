@@ -158,13 +158,14 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _rationale_text(item: DigestItem, tz: tzinfo) -> str:
+def _rationale_text(item: DigestItem, tz: tzinfo, reasons: Mapping[str, str]) -> str:
     r = item.rationale
     if r is None:
         return "none"
     if not r.current:
         return f"expired {format_when(r.review_by, tz)}"
-    words = r.reason.replace("_", " ").replace("-", " ").strip()
+    # The configured label; a code no longer configured is shown in words.
+    words = reasons.get(r.reason) or r.reason.replace("_", " ").replace("-", " ").strip()
     return f"{words} (by {r.recorded_by}), review by {format_when(r.review_by, tz)}"
 
 
@@ -176,7 +177,9 @@ def _row(
     new: bool,
     urls: Mapping[str, str],
     web: WebLinks | None = None,
+    reasons: Mapping[str, str] | None = None,
 ) -> RowView:
+    reasons = reasons or {}
     worker = item.worker_id
     if item.record_kind == "contact" and worker is None:
         worker = "unallocated"
@@ -191,7 +194,7 @@ def _row(
         due=None if item.due_at is None else format_when(item.due_at, tz),
         overdue_by=None if item.due_at is None else format_duration(now - item.due_at),
         worker=worker,
-        rationale=_rationale_text(item, tz),
+        rationale=_rationale_text(item, tz, reasons),
         is_new=new,
         missing_agencies=agencies_text(item.missing_agencies) if item.missing_agencies else None,
         link=case_link(item, urls),
@@ -320,6 +323,7 @@ def build_view(
     escalate_after: str,
     max_rows: int = 30,
     web: WebLinks | None = None,
+    reasons: Mapping[str, str] | None = None,
 ) -> MessageView:
     """The view of ``msg`` at ``now`` (aware; used for "overdue by"), times shown in ``tz``.
 
@@ -352,6 +356,7 @@ def build_view(
                 new=marked and i.breach_id in new_ids,
                 urls=case_urls,
                 web=web,
+                reasons=reasons,
             )
             for i in chosen
         )

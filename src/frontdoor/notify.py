@@ -93,6 +93,7 @@ def compose(
         now=now,
         escalate_after=app.settings.escalate_after,
         web=web_links(app, msg, now=now, preview=preview),
+        reasons=app.settings.reasons,
     )
     return email_for(
         app, renderer.render(msg.kind, view), msg.recipient_email, msg.kind, msg.slot, now

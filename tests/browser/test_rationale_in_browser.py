@@ -160,7 +160,8 @@ def test_a_manager_records_a_rationale_from_the_digest_link(
     assert found is not None
     shown = found[1].get_body(preferencelist=("plain",))
     assert shown is not None
-    assert "Rationale: consent being sought (by tm.a@example.org)" in str(shown.get_content())
+    # The configured label of the reason, who recorded it and until when.
+    assert "Rationale: Consent being sought (by tm.a@example.org)" in str(shown.get_content())
     wednesday = run_digest(app, now=WED_0830, mailer=mailer)
     assert [(m.recipient_email, m.kind) for m in wednesday.messages] == []
     # Thursday 08:30: the review time (end of Wednesday) has passed: both go out, and the

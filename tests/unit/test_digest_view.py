@@ -384,3 +384,16 @@ def test_a_subject_without_teams_has_no_empty_brackets() -> None:
         "frontdoor: 2 open overdue items - 1 Jul"
     )
     assert len(dv.fit_subject("x" * 300, [])) == 149
+
+
+def test_a_current_rationale_shows_its_configured_label() -> None:
+    state = RationaleState(
+        "consent-being-sought", "tm.a@example.org", NOW, NOW + timedelta(hours=20), True
+    )
+    item = make_item(1, rationale=state)
+    labelled = view_of(make_message([item]), reasons={"consent-being-sought": "Consent sought"})
+    [row] = [r for s in labelled.sections for r in s.rows]
+    assert row.rationale.startswith("Consent sought (by tm.a@example.org), review by ")
+    plain = view_of(make_message([item]))  # a code with no configured label: in words
+    [row] = [r for s in plain.sections for r in s.rows]
+    assert row.rationale.startswith("consent being sought (by tm.a@example.org)")
