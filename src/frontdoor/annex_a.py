@@ -40,11 +40,11 @@ from sqlalchemy import Engine
 
 from frontdoor.annex_a_values import BadValue, clean_bool, clean_date, clean_id, clean_source
 from frontdoor.clock import NonExistentLocalTime, localize
-from frontdoor.csvformat import FILE_SPECS, SAFE_ID, shown
+from frontdoor.csvformat import FILE_SPECS, SAFE_ID
 from frontdoor.db import analyze
-from frontdoor.errors import FileRefused, UsageError
+from frontdoor.errors import FileRefused
 from frontdoor.import_report import MAX_REJECTS_KEPT, ImportSummary, PendingRow, RejectSink
-from frontdoor.importer import load_team_ids
+from frontdoor.importer import require_team
 from frontdoor.upsert import BatchWriter
 
 #: Contract kinds filled from Annex A, in write order (assessments reference referrals).
@@ -187,11 +187,7 @@ def import_annex_a(
     :class:`FileRefused` (nothing imported) when the file is not a readable .xlsx workbook or
     has none of the four lists.
     """
-    if team_id not in load_team_ids(engine):
-        raise UsageError(
-            f"team {shown(team_id, SAFE_ID)} is not in the teams table: import teams.csv "
-            "first, or set FRONTDOOR_DEFAULT_TEAM / --team to a known team"
-        )
+    require_team(engine, team_id)
     zone = tz or ZoneInfo("Europe/London")
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -33,9 +33,9 @@ from sqlalchemy import Engine
 from frontdoor.cin_census_map import KINDS, CinReject, MappedChild, Where, local_name, map_child
 from frontdoor.csvformat import FILE_SPECS, SAFE_ID, shown
 from frontdoor.db import analyze
-from frontdoor.errors import FileRefused, UsageError
+from frontdoor.errors import FileRefused
 from frontdoor.import_report import MAX_REJECTS_KEPT, ImportSummary, PendingRow, RejectSink
-from frontdoor.importer import load_team_ids
+from frontdoor.importer import require_team
 from frontdoor.upsert import BatchWriter
 
 
@@ -128,14 +128,6 @@ class _Batches:
             self.where[kind].clear()
 
 
-def _check_team(engine: Engine, team_id: str) -> None:
-    if team_id not in load_team_ids(engine):
-        raise UsageError(
-            f"team {shown(team_id, SAFE_ID)} is not in the teams table: import teams.csv "
-            "first, or set FRONTDOOR_DEFAULT_TEAM / --team to a known team"
-        )
-
-
 def import_cin_census(
     engine: Engine,
     path: Path,
@@ -155,7 +147,7 @@ def import_cin_census(
     census ``<Message>`` (nothing is imported then). A malformed file after the first child
     stops the import: see :attr:`CinReport.error`.
     """
-    _check_team(engine, team_id)
+    require_team(engine, team_id)
     zone = tz or ZoneInfo("Europe/London")
     report = CinReport(path=path, team_id=team_id)
     report.tables = {k: ImportSummary(kind=f"cin-census {k}", path=path) for k in KINDS}

@@ -20,8 +20,7 @@ import structlog
 from frontdoor import db
 from frontdoor.annex_a import LIST_NO, AnnexAReport, import_annex_a
 from frontdoor.bootstrap import App
-from frontdoor.csvformat import SAFE_ID, shown
-from frontdoor.importer import load_team_ids
+from frontdoor.commands_sources import print_rejects, source_team
 
 log = structlog.get_logger()
 
@@ -43,18 +42,8 @@ _FEEDS = {
 def annex_a(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """Run the import for ``args.path`` with ``args.team`` or the default team."""
     db.require_current_schema(app.engine)
-    team: str | None = args.team or app.settings.default_team
-    if not team:
-        sys.stderr.write(
-            "error: Annex A has no team: give --team TEAM_ID or set FRONTDOOR_DEFAULT_TEAM "
-            "to the team that receives Annex A records\n"
-        )
-        return 2
-    if team not in load_team_ids(app.engine):
-        sys.stderr.write(
-            f"error: team {shown(team, SAFE_ID)} (from --team or FRONTDOOR_DEFAULT_TEAM) is "
-            "not in the teams table: import teams.csv first or fix the id\n"
-        )
+    team = source_team(app, args.team, source="Annex A")
+    if team is None:
         return 2
     report = import_annex_a(
         app.engine,
@@ -103,9 +92,4 @@ def print_report(report: AnnexAReport, *, limit: int = 10) -> None:
         "  not read: Lists 2 and 6-11, and every name, worker, team, gender, ethnicity, "
         "date of birth and count column\n"
     )
-    if report.problems:
-        out(f"  rejected ({report.problems}):\n")
-        for reject in report.rejects[:limit]:
-            out(f"    {reject.line()}\n")
-        if report.problems > limit:
-            out(f"    ... and {report.problems - limit} more\n")
+    print_rejects(out, report.problems, report.rejects, limit=limit)

@@ -18,9 +18,8 @@ import structlog
 from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.cin_census import CinReport, import_cin_census
-from frontdoor.csvformat import SAFE_ID, shown
+from frontdoor.commands_sources import print_rejects, source_team
 from frontdoor.errors import FileRefused
-from frontdoor.importer import load_team_ids
 
 log = structlog.get_logger()
 
@@ -30,18 +29,8 @@ _LABELS = {"referrals": "referrals", "assessments": "assessments", "s47": "S47 e
 def cin_census(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """Run the import for ``args.path`` (Path) with ``args.team`` (str or None)."""
     db.require_current_schema(app.engine)
-    team: str | None = args.team or app.settings.default_team
-    if not team:
-        sys.stderr.write(
-            "error: the CIN census has no team: give --team TEAM_ID or set "
-            "FRONTDOOR_DEFAULT_TEAM to the team that receives census records\n"
-        )
-        return 2
-    if team not in load_team_ids(app.engine):
-        sys.stderr.write(
-            f"error: team {shown(team, SAFE_ID)} (from --team or FRONTDOOR_DEFAULT_TEAM) is "
-            "not in the teams table: import teams.csv first or fix the id\n"
-        )
+    team = source_team(app, args.team, source="the CIN census")
+    if team is None:
         return 2
     report = import_cin_census(
         app.engine,
@@ -99,9 +88,4 @@ def print_report(report: CinReport, *, limit: int = 10) -> None:
         "  not mapped: strategy discussions (the census has none; the ICPC clock starts at "
         "S47ActualStartDate), contacts, CIN plans, CP plans, InitialCPCtarget\n"
     )
-    if report.problems:
-        out(f"  rejected ({report.problems}):\n")
-        for r in report.rejects[:limit]:
-            out(f"    {r.line()}\n")
-        if report.problems > limit:
-            out(f"    ... and {report.problems - limit} more\n")
+    print_rejects(out, report.problems, report.rejects, limit=limit)

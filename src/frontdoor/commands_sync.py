@@ -18,6 +18,7 @@ from sqlalchemy import make_url
 
 from frontdoor import db
 from frontdoor.bootstrap import App
+from frontdoor.commands_sources import print_rejects
 from frontdoor.sync import SyncReport, sync
 from frontdoor.sync_queries import load_queries
 
@@ -82,9 +83,4 @@ def print_report(report: SyncReport, source: str, *, limit: int = 10) -> None:
         )
         if e.error is not None:
             out(f"  {e.entity}: error: {e.error}; nothing after it was synced\n")
-    if report.problems:
-        out(f"  rejected ({report.problems}):\n")
-        for r in report.rejects[:limit]:
-            out(f"    {r.line()}\n")
-        if report.problems > limit:
-            out(f"    ... and {report.problems - limit} more\n")
+    print_rejects(out, report.problems, report.rejects, limit=limit)

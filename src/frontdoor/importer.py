@@ -30,10 +30,18 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from frontdoor.csvformat import FILE_SPECS, Col, FileSpec, ParseContext, safe_record_id
+from frontdoor.csvformat import (
+    FILE_SPECS,
+    SAFE_ID,
+    Col,
+    FileSpec,
+    ParseContext,
+    safe_record_id,
+    shown,
+)
 from frontdoor.csvsource import BadBytes, DecodedLines, open_source
 from frontdoor.db import analyze
-from frontdoor.errors import FileRefused
+from frontdoor.errors import FileRefused, UsageError
 from frontdoor.import_report import ImportSummary, PendingRow, Reject, RejectSink
 from frontdoor.models import Team, table_of
 from frontdoor.upsert import BatchWriter
@@ -128,6 +136,16 @@ def load_team_ids(engine: Engine) -> frozenset[str]:
     """Team ids known to the database (for the unknown-team check)."""
     with engine.connect() as conn:
         return frozenset(conn.execute(select(table_of(Team).c.team_id)).scalars())
+
+
+def require_team(engine: Engine, team_id: str) -> None:
+    """For sources without a team of their own (Annex A, the CIN census): raise
+    :class:`UsageError` unless ``team_id`` is in the teams table."""
+    if team_id not in load_team_ids(engine):
+        raise UsageError(
+            f"team {shown(team_id, SAFE_ID)} is not in the teams table: import teams.csv "
+            "first, or set FRONTDOOR_DEFAULT_TEAM / --team to a known team"
+        )
 
 
 def import_csv(

@@ -81,14 +81,12 @@ from frontdoor.models import (
 from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.weekly_timeliness import (
     Counts,
-    assessment_timed,
     attendance_rule,
     contact_branches,
     count_if,
-    instant_timed,
     rationale_for,
-    s47_timed,
     shift_instant,
+    timed_records,
     timely,
     timescale_rule,
 )
@@ -193,12 +191,7 @@ def weeks_figures(
             counts[i][team]["contacts_received"] += int(n)
 
     # Timeliness of the four timescale rules (due moment in the week), and their breaches.
-    for record, prefix, timed in (
-        ("contact", "contact", instant_timed("contact", cal)),
-        ("referral", "referral", instant_timed("referral", cal)),
-        ("s47_enquiry", "s47", s47_timed()),
-        ("assessment", "assessment", assessment_timed()),
-    ):
+    for record, prefix, timed in timed_records(cal):
         rule = timescale_rule(rules, record)
         if rule is not None:
             timely(conn, rule, cal, weeks, timed, teams, counts, prefix, rationale_by=by)

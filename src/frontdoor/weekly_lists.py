@@ -31,12 +31,10 @@ from frontdoor.models import (
 )
 from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.weekly_timeliness import (
-    assessment_timed,
     attendance_rule,
-    instant_timed,
     missed_rows,
     rationale_for,
-    s47_timed,
+    timed_records,
     timescale_rule,
 )
 from frontdoor.weeks import ReportWeek
@@ -78,12 +76,7 @@ def breach_list(
     teams = list(team_ids)
     by = week.end if rationale_by is None else rationale_by
     lines: list[BreachLine] = []
-    for record, timed in (
-        ("contact", instant_timed("contact", cal)),
-        ("referral", instant_timed("referral", cal)),
-        ("s47_enquiry", s47_timed()),
-        ("assessment", assessment_timed()),
-    ):
+    for record, _, timed in timed_records(cal):
         rule = timescale_rule(rules, record)
         if rule is None:
             continue

@@ -370,3 +370,14 @@ def assessment_timed() -> _Timed:
         from_=assessment.join(referral, r.referral_id == a.referral_id),
         instant=r.received_at,
     )
+
+
+def timed_records(cal: WorkingCalendar) -> list[tuple[str, str, _Timed]]:
+    """The four timescale record kinds as (record kind, counter prefix, SQL clock), in the
+    report's order: what the figures and the breach list both walk."""
+    return [
+        ("contact", "contact", instant_timed("contact", cal)),
+        ("referral", "referral", instant_timed("referral", cal)),
+        ("s47_enquiry", "s47", s47_timed()),
+        ("assessment", "assessment", assessment_timed()),
+    ]

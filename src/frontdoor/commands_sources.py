@@ -1,0 +1,50 @@
+"""Shared parts of the commands that read the council's own returns and databases
+(``import annex-a``, ``import cin-census``, ``sync``): which team their records get, and
+the list of rejects printed under each report."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from frontdoor.bootstrap import App
+from frontdoor.csvformat import SAFE_ID, shown
+from frontdoor.importer import load_team_ids
+
+
+class _Reject(Protocol):
+    def line(self) -> str: ...
+
+
+def source_team(app: App, given: str | None, *, source: str) -> str | None:
+    """``--team`` or ``FRONTDOOR_DEFAULT_TEAM``, if it is a known team. Otherwise the
+    reason goes to stderr (naming the setting) and the result is None: the command exits 2.
+    ``source`` names the input in the message, e.g. ``"Annex A"``."""
+    team = given or app.settings.default_team
+    if not team:
+        sys.stderr.write(
+            f"error: {source} has no team: give --team TEAM_ID or set "
+            f"FRONTDOOR_DEFAULT_TEAM to the team that receives {source} records\n"
+        )
+        return None
+    if team not in load_team_ids(app.engine):
+        sys.stderr.write(
+            f"error: team {shown(team, SAFE_ID)} (from --team or FRONTDOOR_DEFAULT_TEAM) is "
+            "not in the teams table: import teams.csv first or fix the id\n"
+        )
+        return None
+    return team
+
+
+def print_rejects(
+    out: Callable[[str], object], problems: int, rejects: Sequence[_Reject], *, limit: int
+) -> None:
+    """``rejected (N):`` then the first ``limit`` reject lines and how many more there are."""
+    if not problems:
+        return
+    out(f"  rejected ({problems}):\n")
+    for r in rejects[:limit]:
+        out(f"    {r.line()}\n")
+    if problems > limit:
+        out(f"    ... and {problems - limit} more\n")
