@@ -21,6 +21,12 @@ def format_case_url(
     )
 
 
+def item_path(rule_id: str, record_id: str) -> str:
+    """The web app's site-relative path of an item's page (each id percent-quoted; the app
+    routes record ids holding "/")."""
+    return f"/items/{quote(rule_id, safe='')}/{quote(record_id, safe='')}"
+
+
 @dataclass(frozen=True)
 class WebLinks:
     """Where the web app is and the recipient's signed access token (see
@@ -31,7 +37,7 @@ class WebLinks:
 
     def item(self, rule_id: str, record_id: str) -> str:
         return (
-            f"{self.base_url}/items/{quote(rule_id, safe='')}/{quote(record_id, safe='')}"
+            f"{self.base_url}{item_path(rule_id, record_id)}"
             f"/rationale?t={quote(self.token, safe='')}"
         )
 

@@ -107,13 +107,19 @@ class TimescaleRule(_Strict):
         """The limit as a duration (hour clocks only)."""
         return timedelta(hours=self.limit)
 
+    @property
+    def limit_text(self) -> str:
+        """The limit in words: ``24 clock hours``, ``8 working hours``, ``1 working day``."""
+        unit = {
+            "clock-hours": "clock hour",
+            "working-hours": "working hour",
+            "working-days": "working day",
+        }[self.clock]
+        return f"{self.limit} {unit}{'' if self.limit == 1 else 's'}"
+
     def summary(self) -> str:
         """One line: the rule, its clock and what it measures, for people reading output."""
-        clock = {
-            "clock-hours": f"{self.limit} clock hours",
-            "working-hours": f"{self.limit} working hours",
-            "working-days": f"{self.limit} working day{'s' if self.limit != 1 else ''}",
-        }[self.clock]
+        clock = self.limit_text
         if self.office_hours:
             clock += f" ({self.office_hours} on working days)"
         return f"{self.id}: {TIMESCALE_RECORDS[RecordKind(self.record)]} within {clock}"

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
-from urllib.parse import quote
 
 from frontdoor.digest_items import DigestItem, RationaleState, TeamContacts
 from frontdoor.digest_view import KINDS, agencies_text, format_duration, format_when, team_label
+from frontdoor.links import item_path
 from frontdoor.rationale import NOTE_MAX, Entry
 from frontdoor.rules import AttendanceRule, TimescaleRule
 from frontdoor.web_data import LedgerRow, Notification
@@ -29,7 +29,7 @@ RationaleStatus = Literal["none", "current", "expired"]
 
 def item_href(rule_id: str, record_id: str) -> str:
     """The item page's site-relative URL (each id percent-quoted)."""
-    return f"/items/{quote(rule_id, safe='')}/{quote(record_id, safe='')}"
+    return item_path(rule_id, record_id)
 
 
 def kind_labels(kind: str) -> tuple[str, str, str]:
@@ -42,10 +42,7 @@ def rule_limit(rule: AnyRule) -> str:
     """The rule's limit in words: ``Within 24 clock hours`` or the agencies it requires."""
     if isinstance(rule, AttendanceRule):
         return f"Required to take part: {agencies_text(rule.required_agencies)}"
-    unit = {"clock-hours": "clock hour", "working-hours": "working hour"}.get(
-        rule.clock, "working day"
-    )
-    return f"Within {rule.limit} {unit}{'' if rule.limit == 1 else 's'}"
+    return f"Within {rule.limit_text}"
 
 
 def rationale_status(
