@@ -14,13 +14,19 @@ import json
 import sys
 from datetime import datetime, timedelta
 
+import structlog
+
 from frontdoor import db
 from frontdoor.bootstrap import App, system_now
 from frontdoor.errors import UsageError
+from frontdoor.feed import FeedVerdict
 from frontdoor.mailer import Mailer
 from frontdoor.scan import run_incremental_scan, run_scan
-from frontdoor.scheduler import Counts, Passes, build_jobs, run_scheduler
+from frontdoor.scheduler import Passes, build_jobs
+from frontdoor.scheduler_loop import Counts, Pass, run_scheduler
 from frontdoor.status import gather_status, print_status, status_document
+
+log = structlog.get_logger()
 
 
 def passes_for(app: App, mailer: Mailer) -> Passes:
@@ -69,13 +75,65 @@ def passes_for(app: App, mailer: Mailer) -> Passes:
         out = send_weekly_reports(app, week=week, now=now, mailer=mailer, deliver=False)
         return out.counts()
 
+    def feed(now: datetime) -> FeedVerdict:
+        from frontdoor.feed_alert import check_feed
+
+        return check_feed(app, now=now)
+
     return Passes(
         scan=scan,
         full_scan=full_scan,
         digest=digest,
         deliver=deliver,
         weekly_report=weekly_report,
+        sync=None if app.settings.sync_url is None else sync_pass(app),
+        feed=feed,
     )
+
+
+def sync_pass(app: App) -> Pass:
+    """``frontdoor sync`` as the worker runs it before each scan: one source engine for the
+    life of the worker; rejected rows are logged by id (never their values); an entity that
+    could not be synced raises :class:`SyncFailed` after the entities before it are stored."""
+    from frontdoor.sync import sync
+    from frontdoor.sync_queries import load_queries
+
+    settings = app.settings
+    assert settings.sync_url is not None  # only built when a source is configured
+    source = db.make_engine(settings.sync_url)
+    queries = load_queries(settings.sync_queries_dir)
+
+    def run(now: datetime) -> Counts:
+        report = sync(
+            app.engine,
+            source,
+            queries=queries,
+            now=now,
+            tz=settings.zone,
+            default_team=settings.default_team,
+            batch_size=min(settings.import_batch_size, 5000),
+        )
+        for reject in report.rejects:
+            log.warning(
+                "sync_rejected",
+                entity=reject.entity,
+                record_id=reject.record_id or None,
+                column=reject.column,
+                reason=reject.reason,
+            )
+        for e in report.entities:
+            if e.error is not None:
+                raise SyncFailed(e.error)
+        return {
+            n: sum(getattr(e.summary, n) for e in report.entities)
+            for n in ("read", "inserted", "updated", "rejected")
+        }
+
+    return run
+
+
+class SyncFailed(RuntimeError):
+    """An entity could not be synced; the message names it and never quotes source data."""
 
 
 def run(app: App, args: argparse.Namespace) -> int:

@@ -24,7 +24,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 #: The messages there are templates for.
 TEMPLATES = frozenset(
-    {"digest", "backlog", "escalation", "delivery-failure", "test", "weekly-report"}
+    {
+        "digest",
+        "backlog",
+        "escalation",
+        "delivery-failure",
+        "feed-stale",
+        "test",
+        "weekly-report",
+    }
 )
 
 

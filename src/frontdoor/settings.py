@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from frontdoor.errors import ConfigError
+from frontdoor.feed import FeedPolicy, parse_hours, parse_stale_after
 from frontdoor.mailer import SmtpConfig
 from frontdoor.rationale import DEFAULT_REASONS, parse_reasons
 
@@ -53,6 +54,17 @@ class Settings(BaseSettings):
     sync_queries_dir: Path | None = Field(
         default=None,
         description="folder of <entity>.sql files overriding the default SSD queries",
+    )
+    feed_stale_after: str = Field(
+        default="off",
+        description="'off' or e.g. '4 working hours': with no new contact for this much "
+        "working time, the system owner gets one 'data feed stale' alert and breach e-mails "
+        "are held back until contacts arrive again (needs FRONTDOOR_SYSTEM_OWNER_EMAIL)",
+    )
+    feed_hours: str = Field(
+        default="09:00-17:00",
+        description="local HH:MM-HH:MM on working days that counts towards "
+        "FRONTDOOR_FEED_STALE_AFTER",
     )
 
     # -- e-mail -----------------------------------------------------------------------------
@@ -148,6 +160,28 @@ class Settings(BaseSettings):
         for name in ("smtp_password", "secret_key"):
             data = _secret_from_file(data, name)
         return data
+
+    @model_validator(mode="after")
+    def _feed_alert_has_owner(self) -> Settings:
+        # Holding breach e-mails back with nobody told would hide every breach in silence.
+        if self.feed_policy is not None and not self.system_owner_email:
+            raise ValueError(
+                "FRONTDOOR_FEED_STALE_AFTER holds breach e-mails back while the feed is "
+                "stale and needs FRONTDOOR_SYSTEM_OWNER_EMAIL to receive its alert"
+            )
+        return self
+
+    @field_validator("feed_stale_after")
+    @classmethod
+    def _valid_stale_after(cls, value: str) -> str:
+        parse_stale_after(value)
+        return value
+
+    @field_validator("feed_hours")
+    @classmethod
+    def _valid_feed_hours(cls, value: str) -> str:
+        parse_hours(value)
+        return value
 
     @field_validator("secret_key")
     @classmethod
@@ -287,6 +321,12 @@ class Settings(BaseSettings):
     def report_time(self) -> time | None:
         """When the weekly report goes out (local), None when it is off."""
         return parse_report_time(self.weekly_report_at)
+
+    @property
+    def feed_policy(self) -> FeedPolicy | None:
+        """When the feed counts as stale; None when the check is off."""
+        after = parse_stale_after(self.feed_stale_after)
+        return None if after is None else FeedPolicy(after, parse_hours(self.feed_hours))
 
     @property
     def case_urls(self) -> dict[str, str]:

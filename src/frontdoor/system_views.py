@@ -1,5 +1,6 @@
-"""Views for the two system messages (pure): the system owner's delivery-failure report and
-the ``frontdoor send-test-email`` message. See :mod:`frontdoor.digest_view` for the digests.
+"""Views for the system messages (pure): the system owner's delivery-failure report and
+"data feed stale" alert, and the ``frontdoor send-test-email`` message. See
+:mod:`frontdoor.digest_view` for the digests.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from frontdoor.digest_view import format_when, plural
+from frontdoor.feed import FeedPolicy, FeedVerdict
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,56 @@ def test_view(*, tz: ZoneInfo, now: datetime, host: str) -> TestMessageView:
 
 
 test_view.__test__ = False  # type: ignore[attr-defined]  # nor is this a pytest test
+
+
+@dataclass(frozen=True)
+class FeedStaleView:
+    """The system owner's "data feed stale" alert: ``facts`` are (label, value) rows."""
+
+    subject: str
+    preheader: str
+    heading: str
+    intro: tuple[str, ...]
+    facts: tuple[tuple[str, str], ...]
+    timezone: str
+
+
+def feed_stale_view(
+    verdict: FeedVerdict, policy: FeedPolicy, *, tz: ZoneInfo, synced: bool
+) -> FeedStaleView:
+    """The alert for a stale ``verdict`` (``last_contact_at`` and ``stale_since`` set);
+    ``synced``: the worker reads the feed itself (``frontdoor sync``)."""
+    if verdict.last_contact_at is None or verdict.stale_since is None:
+        raise ValueError("the feed is not stale: there is nothing to alert")
+    last = format_when(verdict.last_contact_at, tz)
+    hours = int(policy.after.total_seconds() // 3600)
+    window = f"{policy.hours.start:%H:%M}-{policy.hours.end:%H:%M}"
+    where = (
+        "frontdoor reads the feed itself (`frontdoor sync` before each scan): check the "
+        "worker's log for sync_failed and that the reporting database is being refreshed."
+        if synced
+        else "Check the job that exports contacts and runs `frontdoor import`, and its log."
+    )
+    return FeedStaleView(
+        subject=f"frontdoor: data feed stale, no new contacts since {last}",
+        preheader="Breach e-mails are held back until contacts arrive again.",
+        heading="Data feed stale",
+        intro=(
+            f"frontdoor has seen no new contact for {plural(hours, 'working hour')} "
+            f"({window} on working days). The import or sync that feeds it has probably "
+            "stopped.",
+            "Until new contacts arrive, frontdoor holds back digests, escalations and the "
+            "weekly report: records whose outcome was recorded after the feed stopped would "
+            "show as overdue. Nothing is lost. Within one delivery interval (5 minutes) of "
+            "the feed catching up, the held e-mails are worked out again from the fresh data "
+            "and sent.",
+            where,
+            "This alert is sent once. If the feed recovers and stops again, you get a new one.",
+        ),
+        facts=(
+            ("Newest contact received", last),
+            ("Stale since", format_when(verdict.stale_since, tz)),
+            ("Checked at", format_when(verdict.now, tz)),
+        ),
+        timezone=tz.key,
+    )

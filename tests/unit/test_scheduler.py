@@ -24,7 +24,8 @@ from structlog.testing import capture_logs
 
 from frontdoor.bootstrap import App, build_app
 from frontdoor.heartbeat import beat, read_heartbeats
-from frontdoor.scheduler import HANDLED, JobSpec, Passes, build_jobs, run_job, run_scheduler
+from frontdoor.scheduler import HANDLED, Passes, build_jobs
+from frontdoor.scheduler_loop import JobSpec, run_job, run_scheduler
 from frontdoor.settings import load_settings
 from tests.conftest import REPO
 

@@ -1,0 +1,75 @@
+"""The "data feed stale" check the worker runs: judge the feed, alert the system owner once.
+
+:func:`check_feed` reads the newest contact, judges it (:func:`frontdoor.feed.judge`) and, when
+the feed is stale, queues one alert for ``FRONTDOOR_SYSTEM_OWNER_EMAIL`` in the outbox. The
+outbox's unique key (recipient, kind, slot) with the episode's ``stale_since`` as the slot
+makes it one alert per episode however many workers and passes find the feed stale; the
+delivery job sends it. The scheduler uses the verdict to hold breach e-mails back
+(:class:`frontdoor.feed.HeldBack`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from frontdoor import outbox
+from frontdoor.bootstrap import App
+from frontdoor.delivery import email_for
+from frontdoor.feed import FeedVerdict, judge, latest_contact_at, not_checked
+from frontdoor.render import Renderer
+from frontdoor.scanview import iso_utc
+from frontdoor.system_views import feed_stale_view
+
+log = structlog.get_logger()
+
+KIND = "feed-stale"
+
+
+def check_feed(app: App, *, now: datetime) -> FeedVerdict:
+    """The feed's verdict at ``now``; when stale, the owner's alert is queued (once per
+    episode). With ``FRONTDOOR_FEED_STALE_AFTER=off`` nothing is read and the verdict is
+    never stale."""
+    policy = app.settings.feed_policy
+    owner = app.settings.system_owner_email
+    if policy is None or owner is None:  # settings refuse a policy without an owner
+        return not_checked(now)
+    with app.engine.begin() as conn:
+        verdict = judge(latest_contact_at(conn, now=now), now=now, cal=app.calendar, policy=policy)
+        last, since = verdict.last_contact_at, verdict.stale_since
+        if not verdict.stale or last is None or since is None:
+            return verdict
+        view = feed_stale_view(
+            verdict, policy, tz=app.settings.zone, synced=app.settings.sync_url is not None
+        )
+        rendered = Renderer(app.settings.templates_dir).render(KIND, view)
+        message = email_for(app, rendered, owner, KIND, since, now)
+        row = outbox.enqueue(
+            conn,
+            recipient=owner,
+            kind=KIND,
+            level=0,
+            slot=since,
+            message=message,
+            now=now,
+        )
+    if row is not None:
+        log.warning(
+            "feed_stale_alert_queued",
+            outbox_id=row,
+            last_contact_at=iso_utc(last),
+            stale_since=iso_utc(since),
+        )
+    return verdict
+
+
+def verdict_counts(verdict: FeedVerdict) -> dict[str, object]:
+    """The verdict for a job's log line and heartbeat (empty when the check is off)."""
+    if verdict.after is None:
+        return {}
+    last = verdict.last_contact_at
+    return {
+        "feed_stale": int(verdict.stale),
+        "feed_last_contact_at": None if last is None else iso_utc(last),
+    }
