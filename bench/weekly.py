@@ -122,7 +122,7 @@ def floor_week(app: App, week: ReportWeek) -> FigureSet:
                 row[at : at + len(values)] = [int(v or 0) for v in values]
     finally:
         raw.close()
-    return {t: tuple(v) for t, v in parts.items()}
+    return {t: tuple(v) for t, v in sorted(parts.items())}
 
 
 def project_set(figures: WeekFigures) -> FigureSet:
