@@ -211,12 +211,13 @@ def bench_validator(xml: Path, timeout: float) -> dict[str, Any]:
         python = ensure_validator()
     except subprocess.CalledProcessError as exc:
         return {"error": f"could not install {' '.join(VALIDATOR_PACKAGES)}: {exc}"}
-    version = subprocess.run(
+    shown = subprocess.run(
         [str(python), "-m", "pip", "show", "csc-validator-be-cin"],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
+    version = re.search(r"Version: (\S+)", shown)
     cmd = [str(python), "-m", "cin_validator", "run", str(xml), "-r", RULESET]
     rss_file = OUT / "validator-rss.txt"
     start = time.perf_counter()
@@ -233,7 +234,7 @@ def bench_validator(xml: Path, timeout: float) -> dict[str, Any]:
     wall = time.perf_counter() - start
     found = re.search(r"\[(\d+) rows x \d+ columns\]", proc.stdout)
     result: dict[str, Any] = {
-        "version": re.search(r"Version: (\S+)", version).group(1) if "Version" in version else None,
+        "version": version.group(1) if version else None,
         "ruleset": RULESET,
         "exit": proc.returncode,
         "seconds": round(wall, 2),

@@ -25,6 +25,7 @@ import json
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def merged(sizes: list[int]) -> dict[str, Any]:
     }
 
 
-def table(head: list[str], rows: list[list[object]]) -> str:
+def table(head: list[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table."""
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]

@@ -77,6 +77,17 @@ def _check_mail(settings: Settings, out: TextIO) -> None:
         out.write(f"e-mail: {smtp.host}:{smtp.port} ({smtp.security}{auth}), from {smtp.sender}\n")
     owner = settings.system_owner_email or "not set: delivery failures are only logged"
     out.write(f"  system owner: {owner}\n")
+    feed = settings.feed_policy
+    out.write(
+        "  data feed check: off\n"
+        if feed is None
+        else f"  data feed check: stale after {settings.feed_stale_after} "
+        f"({settings.feed_hours} on working days): one alert to the system owner, breach "
+        "e-mails held back\n"
+    )
+    if settings.sync_url:
+        source = make_url(settings.sync_url).render_as_string(hide_password=True)
+        out.write(f"  sync: before each scan from {source}\n")
     slots = ", ".join(t.strftime("%H:%M") for t in settings.slot_times)
     out.write(
         f"  digest slots: {slots} on working days ({settings.timezone}); repeat "

@@ -19,7 +19,7 @@ import structlog
 from frontdoor import db
 from frontdoor.bootstrap import App, system_now
 from frontdoor.errors import UsageError
-from frontdoor.feed import FeedVerdict
+from frontdoor.feed import FeedVerdict, judge, latest_contact_at
 from frontdoor.mailer import Mailer
 from frontdoor.scan import run_incremental_scan, run_scan
 from frontdoor.scheduler import Passes, build_jobs
@@ -160,8 +160,14 @@ def status(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     if minutes < 1:
         raise UsageError("--max-age-minutes must be at least 1")
     db.require_current_schema(app.engine)
+    policy = app.settings.feed_policy
     with app.engine.connect() as conn:
-        state = gather_status(conn, now=now, max_age=timedelta(minutes=minutes))
+        feed = (
+            None
+            if policy is None
+            else judge(latest_contact_at(conn, now=now), now=now, cal=app.calendar, policy=policy)
+        )
+        state = gather_status(conn, now=now, max_age=timedelta(minutes=minutes), feed=feed)
     if args.json:
         json.dump(status_document(state), sys.stdout)
         sys.stdout.write("\n")

@@ -6,6 +6,10 @@ waiting in the outbox. A read of the database only; ``now`` is passed in.
 no scheduler has ever run against has no heartbeat at all, which counts as stale too.
 *Mail stuck* means a message has waited in the outbox for longer than ``max_age``: the SMTP
 server is unreachable or refuses the login. Either makes the status unhealthy.
+
+With the feed check on, the data feed's verdict is shown too. A stale feed does not make the
+status unhealthy: the worker is doing its job (holding breach e-mails back and alerting the
+system owner), and restarting it would not help.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, func, select
 
 from frontdoor import outbox
+from frontdoor.feed import FeedVerdict
 from frontdoor.heartbeat import HeartbeatRow, read_heartbeats
 from frontdoor.models import Outbox, ScanState, table_of
 from frontdoor.scanview import format_local, iso_utc
@@ -43,6 +48,7 @@ class Status:
     pending: int
     oldest_pending_at: datetime | None
     failed_recently: int
+    feed: FeedVerdict | None = None
 
     @property
     def last_scan_at(self) -> datetime | None:
@@ -85,8 +91,11 @@ class Status:
         return None
 
 
-def gather_status(conn: Connection, *, now: datetime, max_age: timedelta) -> Status:
-    """Read heartbeats, the scan state and the outbox as of ``now``."""
+def gather_status(
+    conn: Connection, *, now: datetime, max_age: timedelta, feed: FeedVerdict | None = None
+) -> Status:
+    """Read heartbeats, the scan state and the outbox as of ``now``; ``feed`` is the data
+    feed's verdict (None: the check is off)."""
     s = table_of(ScanState).c
     o = table_of(Outbox).c
     backlog = outbox.backlog(conn, failed_since=now - FAILED_WINDOW)
@@ -99,6 +108,7 @@ def gather_status(conn: Connection, *, now: datetime, max_age: timedelta) -> Sta
         pending=backlog.pending,
         oldest_pending_at=backlog.oldest_pending,
         failed_recently=backlog.failed,
+        feed=feed,
     )
 
 
@@ -144,6 +154,20 @@ def print_status(status: Status, tz: tzinfo, out: TextIO) -> None:
         f"Outbox: {status.pending} pending{oldest}, {status.failed_recently} failed in the "
         f"last {FAILED_WINDOW.days} days\n"
     )
+    out.write(_feed_line(status, tz) + "\n")
+
+
+def _feed_line(status: Status, tz: tzinfo) -> str:
+    feed = status.feed
+    if feed is None:
+        return "Data feed check: off (FRONTDOOR_FEED_STALE_AFTER)"
+    newest = _ago(status, feed.last_contact_at, tz)
+    if feed.stale and feed.stale_since is not None:
+        return (
+            f"Data feed: STALE since {format_local(feed.stale_since, tz)}, newest contact "
+            f"{newest}; digests, escalations and the weekly report are held back"
+        )
+    return f"Data feed: OK, newest contact {newest}"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -172,5 +196,12 @@ def status_document(status: Status) -> dict[str, Any]:
             "pending": status.pending,
             "oldest_pending_created_at": _iso(status.oldest_pending_at),
             "failed_last_7_days": status.failed_recently,
+        },
+        "feed": None
+        if status.feed is None
+        else {
+            "stale": status.feed.stale,
+            "last_contact_at": _iso(status.feed.last_contact_at),
+            "stale_since": _iso(status.feed.stale_since),
         },
     }

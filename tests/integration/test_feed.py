@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,10 +13,12 @@ from sqlalchemy import Engine, select
 
 from frontdoor import outbox
 from frontdoor.bootstrap import App, build_app
-from frontdoor.feed import LOOKBACK, latest_contact_at
+from frontdoor.feed import LOOKBACK, judge, latest_contact_at
 from frontdoor.feed_alert import check_feed
+from frontdoor.heartbeat import beat
 from frontdoor.models import Outbox, table_of
 from frontdoor.settings import load_settings
+from frontdoor.status import gather_status, print_status, status_document
 from tests.conftest import REPO
 from tests.factories import load, load_team
 
@@ -151,3 +154,34 @@ def test_an_empty_database_is_not_stale(engine: Engine) -> None:
 def test_the_stale_check_needs_an_owner() -> None:
     with pytest.raises(Exception, match="FRONTDOOR_SYSTEM_OWNER_EMAIL"):
         load_settings(feed_stale_after="4 working hours")
+
+
+def test_status_shows_the_feed_without_calling_it_unhealthy(engine: Engine, tmp_path: Path) -> None:
+    load_team(engine, tmp_path)
+    rows = [contact("C1", "2026-11-23T09:10:00", "2026-11-23T09:40:00")]
+    assert load(engine, tmp_path, "contacts", rows).rejected == 0
+    app = app_for(engine, feed_stale_after="4 working hours")
+    policy = app.settings.feed_policy
+    assert policy is not None
+    out = io.StringIO()
+    with engine.begin() as conn:
+        beat(conn, "scan", now=MON_1500 - timedelta(minutes=5), detail={})
+        feed = judge(
+            latest_contact_at(conn, now=MON_1500), now=MON_1500, cal=app.calendar, policy=policy
+        )
+        state = gather_status(conn, now=MON_1500, max_age=timedelta(minutes=45), feed=feed)
+    print_status(state, app.settings.zone, out)
+    assert state.healthy
+    assert (
+        "Data feed: STALE since 2026-11-23 13:10 GMT, newest contact 2026-11-23 09:10 GMT "
+        "(5 h ago); digests, escalations and the weekly report are held back"
+    ) in out.getvalue()
+    assert status_document(state)["feed"] == {
+        "stale": True,
+        "last_contact_at": "2026-11-23T09:10:00Z",
+        "stale_since": "2026-11-23T13:10:00Z",
+    }
+    off = io.StringIO()
+    with engine.connect() as conn:
+        print_status(gather_status(conn, now=MON_1500, max_age=timedelta(minutes=45)), UTC, off)
+    assert "Data feed check: off (FRONTDOOR_FEED_STALE_AFTER)" in off.getvalue()
