@@ -53,7 +53,9 @@ def app_for(engine: Engine, **settings: object) -> App:
 def alerts(engine: Engine) -> list[tuple[str, str, datetime]]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(OUT.recipient, OUT.kind, OUT.slot).where(OUT.kind == "feed-stale")
+            select(OUT.recipient, OUT.kind, OUT.slot)
+            .where(OUT.kind == "feed-stale")
+            .order_by(OUT.slot)
         ).all()
     return [(r.recipient, r.kind, r.slot) for r in rows]
 
