@@ -16,22 +16,39 @@ Steps, in order, each its own script run as a subprocess (each writes its own JS
 * ``cin``: ``bench/cin.py``: CIN census import and evaluation against the DfE validator;
 * ``tables``: merges the JSON files into ``bench/pipeline_results.json`` and prints the
   Markdown tables of ``bench/README.md``.
+
+``--freeze-src`` copies ``src/frontdoor`` to ``bench/out/src-<UTC time>/`` first and puts that
+copy first on ``PYTHONPATH`` for every step (the ``frontdoor`` CLI subprocesses included), so
+edits made to ``src/`` while the benchmark runs do not change the code under test halfway.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 STEPS = ("scan", "import-floor", "weekly", "digest", "cin", "tables")
+
+
+def freeze_src() -> Path:
+    """Copy ``src/frontdoor`` to a new folder under ``bench/out`` and return that folder."""
+    target = BENCH / "out" / f"src-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    shutil.copytree(
+        BENCH.parent / "src" / "frontdoor",
+        target / "frontdoor",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return target
 
 
 def run_step(step: str, args: argparse.Namespace) -> None:
@@ -43,7 +60,13 @@ def run_step(step: str, args: argparse.Namespace) -> None:
         "import-floor": ["import_floor.py", *sizes, *common],
         "weekly": ["weekly.py", *sizes, *common, "--repeat", str(args.repeat)],
         "digest": ["digest.py", *sizes, *common, "--repeat", str(args.repeat)],
-        "cin": ["cin.py", "--children", *map(str, args.cin_children), *common],
+        "cin": [
+            "cin.py",
+            "--children",
+            *map(str, args.cin_children),
+            *common,
+            *(["--no-validator"] if args.no_validator else []),
+        ],
     }[step]
     print(f"#### {step}: {' '.join(argv)}", flush=True)
     subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], check=True)
@@ -63,6 +86,7 @@ def merged(sizes: list[int]) -> dict[str, Any]:
 
     return {
         "written_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "pythonpath": os.environ.get("PYTHONPATH"),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "scan_and_import": pick(load("results.json")),
@@ -257,8 +281,18 @@ def main() -> None:
     ap.add_argument("--cin-children", type=int, nargs="+", default=[100_000])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--reuse-db", action="store_true")
+    ap.add_argument(
+        "--no-validator", action="store_true", help="cin step: keep earlier validator figures"
+    )
     ap.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    ap.add_argument("--freeze-src", action="store_true", help="measure a copy of src/ (see above)")
     args = ap.parse_args()
+    if args.freeze_src:
+        frozen = freeze_src()
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(frozen), os.environ.get("PYTHONPATH", "")) if p
+        )
+        print(f"#### measuring the copy of src/frontdoor in {frozen}", flush=True)
     for step in (s for s in STEPS if s in args.steps and s != "tables"):
         run_step(step, args)
     if "tables" in args.steps:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from datetime import datetime, timedelta
@@ -194,6 +195,8 @@ def bench_one(size: int, engine_name: str, repeat: int) -> dict[str, Any]:
     row["week_breaches"] = total.breaches
     with tempfile.TemporaryDirectory() as out:
         env = {"FRONTDOOR_DATABASE_URL": url, "PATH": str(Path(FRONTDOOR).parent)}
+        if "PYTHONPATH" in os.environ:  # bench/pipeline.py --freeze-src
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         cmd = [FRONTDOOR, "report", "weekly", "--now", as_of.isoformat(), "--out", out]
         wall, rss, _ = run_measured(cmd, env)
     row["cli_seconds"] = round(wall, 2)

@@ -14,7 +14,8 @@ Contract:
 - Contacts and referrals are stored as *completed on receipt* (``outcome_at`` /
   ``decision_at`` = ``received_at``, contacts with outcome :data:`ANNEX_A_OUTCOME`): Annex A
   says nothing about when a decision was made, and an empty completion would make every
-  imported contact a false 24-hour breach. They feed volumes and sources only.
+  imported contact a false 24-hour breach. They are marked ``untimed``, so the weekly
+  report counts them in volumes and sources and leaves them out of timeliness.
 - Rows are written through :class:`~frontdoor.upsert.BatchWriter` (insert, update, unchanged),
   so importing the same workbook again changes nothing. A row that cannot be mapped is an
   :class:`AnnexReject` naming the file, sheet, row, column and reason; no cell text that
@@ -52,6 +53,8 @@ KINDS = ("contacts", "referrals", "assessments", "s47")
 LIST_NO = {"contacts": 1, "referrals": 3, "assessments": 4, "s47": 5}
 #: The outcome text of every Annex A contact: it has no outcome data (see the module doc).
 ANNEX_A_OUTCOME = "Annex A import: no outcome data"
+#: The extra column marking contacts and referrals stored completed on receipt.
+UNTIMED = ("untimed",)
 #: The id prefix that marks every record made from Annex A.
 ID_PREFIX = "AA-"
 _ID_LETTER = {"contacts": "C", "referrals": "R", "assessments": "A", "s47": "S"}
@@ -276,8 +279,9 @@ class _Importer:
         # Columns Annex A cannot know are neither compared nor overwritten.
         skip = {"referrals": {"contact_id"}, "contacts": {"worker_id"}}.get(result.kind, set())
         present = tuple(c for c in spec.column_names if c not in skip)
+        extra = UNTIMED if result.kind in ("contacts", "referrals") else ()
         self.writer = self.stack.enter_context(
-            BatchWriter(self.engine, spec, result.summary, self.sink, self.now, present)
+            BatchWriter(self.engine, spec, result.summary, self.sink, self.now, present, extra)
         )
 
     def _row(self, result: ListResult, row_no: int, row: tuple[Any, ...]) -> None:
@@ -350,6 +354,7 @@ class _Importer:
                 worker_id=None,
                 outcome=ANNEX_A_OUTCOME,
                 outcome_at=values["received_at"],
+                untimed=True,
             )
         elif kind == "referrals":
             nfa = self._cell(cells, "nfa", clean_bool, required=False)
@@ -359,6 +364,7 @@ class _Importer:
                 contact_id=None,
                 decision=None if nfa is None else ("NFA" if nfa else "Further action"),
                 decision_at=values["received_at"],
+                untimed=True,
             )
             self.referrals.setdefault(child, []).append((day, record_id))
         elif kind == "assessments":

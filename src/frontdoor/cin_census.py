@@ -98,7 +98,9 @@ class _Batches:
             # Every contract column except a referral's contact_id is set from the census, so
             # only those are compared and updated: a contact link made elsewhere is kept.
             present = tuple(c for c in spec.column_names if c != "contact_id")
-            writer = BatchWriter(engine, spec, summary, sink, now, present)
+            # Referrals carry no decision time: marked untimed (volumes, not timeliness).
+            extra = ("untimed",) if kind == "referrals" else ()
+            writer = BatchWriter(engine, spec, summary, sink, now, present, extra)
             self.writers[kind] = stack.enter_context(writer)
 
     @property

@@ -231,6 +231,7 @@ def _map_details(
                 "decision": decision,
                 # No decision time in the census: see the module docstring and docs/sources.md.
                 "decision_at": received,
+                "untimed": True,
             },
         )
     )

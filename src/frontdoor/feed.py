@@ -98,7 +98,8 @@ def latest_contact_at(conn: Connection, *, now: datetime) -> datetime | None:
     ``now - LOOKBACK`` has its outcome after that too (the importer rejects an outcome before
     receipt), so it is found by a range on the outcome index. Only when neither finds a
     contact in the look-back window (a feed dead for weeks, or a replay far in the past) does
-    it read the whole table.
+    it read the whole table. Contacts marked ``untimed`` (Annex A: a date, not a feed) are
+    left out.
     """
     c = table_of(Contact).c
     floor = now - LOOKBACK
@@ -111,12 +112,13 @@ def latest_contact_at(conn: Connection, *, now: datetime) -> datetime | None:
             c.outcome_at >= floor,
             c.received_at <= now,
             c.received_at >= floor,
+            c.untimed.is_(False),
         ),
     ]
     found: list[datetime] = [v for q in recent if (v := conn.execute(q).scalar()) is not None]
     if not found:
         whole: datetime | None = conn.execute(
-            select(func.max(c.received_at)).where(c.received_at <= now)
+            select(func.max(c.received_at)).where(c.received_at <= now, c.untimed.is_(False))
         ).scalar()
         return whole  # max() keeps the column's type: an aware UTC datetime
     return max(found)  # aware UTC, as above

@@ -24,6 +24,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel (stack-notes.
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     inspect,
     text,
 )
@@ -41,6 +43,13 @@ from frontdoor.dbtypes import UtcDateTime
 
 def _utc(*, nullable: bool, index: bool = False) -> Column[datetime]:
     return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+def _untimed() -> Column[bool]:
+    # True for records from sources with dates only (Annex A, the CIN census), stored
+    # completed on receipt: they count in volumes, never in timeliness (docs/annex-a.md).
+    # The server default keeps every other writer (CSV import, sync) unaware of it.
+    return Column(Boolean(), nullable=False, server_default=false())
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -102,6 +111,7 @@ class Contact(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=100)
     outcome_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+    untimed: bool = Field(default=False, sa_column=_untimed())
 
 
 class Referral(SQLModel, table=True):
@@ -139,6 +149,7 @@ class Referral(SQLModel, table=True):
     decision: str | None = Field(default=None, max_length=100)
     decision_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     ingested_at: datetime = Field(sa_column=_utc(nullable=False))
+    untimed: bool = Field(default=False, sa_column=_untimed())
 
 
 class StrategyDiscussion(SQLModel, table=True):

@@ -98,13 +98,19 @@ class BatchWriter:
         sink: RejectSink,
         ingested_at: datetime,
         present: Sequence[str],
+        extra: Sequence[str] = (),
     ) -> None:
+        """``present``: the contract columns the source carries (only those are compared and
+        updated); ``extra``: table columns beyond the contract that every row's values
+        carry (e.g. ``untimed`` from the Annex A and census imports), written and compared
+        like present ones."""
         self.engine = engine
         self.spec = spec
         self.summary = summary
         self.sink = sink
         self.ingested_at = ingested_at
-        self.present = tuple(present)
+        self.present = (*present, *extra)
+        self.names = (*spec.column_names, *extra)
         self.key_of = itemgetter(*spec.key)  # a value for a one-column key, else a tuple
         self.key_label = "+".join(spec.key)
         self.seen = Table(
@@ -204,7 +210,7 @@ class BatchWriter:
                 self._reject(p, self.key_label, f"duplicate id: row {first.row} already carries it")
 
         table = spec.table
-        names = spec.column_names
+        names = self.names
         stamp = self.ingested_at
         first_col = table.c[spec.key[0]]
         firsts = sorted(first_rows if len(spec.key) == 1 else {k[0] for k in first_rows})

@@ -217,7 +217,7 @@ def timely(
                 func.coalesce(func.sum(missed_with_reason), 0),
             )
             .select_from(timed.from_)
-            .where(branch, t.due_in_range, timed.team.in_(teams))
+            .where(branch, judged(rule.record), t.due_in_range, timed.team.in_(teams))
             .group_by(timed.team, t.bucket)
         )
         for team, i, due_n, met_n, reasoned in conn.execute(query):
@@ -261,7 +261,7 @@ def missed_rows(
         query = (
             select(*columns)
             .select_from(timed.from_)
-            .where(branch, t.due_in_range, timed.team.in_(teams))
+            .where(branch, judged(rule.record), t.due_in_range, timed.team.in_(teams))
         )
         if t.met is not None:
             # NULL-safe "not met": a NULL comparison (no completion) counts as not met.
@@ -289,6 +289,17 @@ def contact_branches(record: str, received_from: datetime) -> tuple[ColumnElemen
     return (done.is_(None), done >= received_from)
 
 
+def judged(record: str) -> ColumnElement[bool]:
+    """The records a timeliness figure judges: contacts and referrals marked ``untimed``
+    (Annex A and CIN census records, stored completed on receipt) have no real completion
+    time, so they count in volumes only."""
+    if record == "contact":
+        return table_of(Contact).c.untimed.is_(False)
+    if record == "referral":
+        return table_of(Referral).c.untimed.is_(False)
+    return true()
+
+
 def _working_hours_timely(
     conn: Connection,
     rule: TimescaleRule,
@@ -305,7 +316,7 @@ def _working_hours_timely(
     due_of = due_function(rule, cal)
     reason = rationale_for(rule.id, rid, rationale_by)
     query = select(c.team_id, t.bucket, c.received_at, done, reason).where(
-        t.due_in_range, c.team_id.in_(teams)
+        t.due_in_range, c.team_id.in_(teams), judged(rule.record)
     )
     for team, i, received, completed, has_reason in conn.execute(query):
         met = completed is not None and completed <= due_of(received)

@@ -27,13 +27,16 @@ from frontdoor.models import Assessment, Contact, Referral, S47Enquiry, table_of
 from frontdoor.rules import load_rules
 from frontdoor.scan import run_scan
 from frontdoor.settings import Settings
+from frontdoor.weekly_figures import week_figures
+from frontdoor.weeks import week_of
 from tests.conftest import REPO
-from tests.factories import load_team
+from tests.factories import load, load_team
 
 SAMPLES = REPO / "tests" / "samples"  # copies of ../shared/samples (provenance: README.md)
 SYNTHETIC = SAMPLES / "liia_Annex_A_synthetic.xlsx"
 TEMPLATE = SAMPLES / "ofsted_AnnexA_blank_template_Aug2019.xlsx"
 RULES = load_rules(REPO / "rules")
+CONTACT = table_of(Contact).c
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -328,3 +331,31 @@ def test_codes_and_yes_no_are_cleaned() -> None:
         True,
         None,
     )
+
+
+def test_annex_a_records_count_in_volumes_but_never_in_timeliness(
+    team: Engine, tmp_path: Path, calendar: WorkingCalendar
+) -> None:
+    # Contacts on 15 and 20 November 2026, a referral on 16 November: all due in 2026-W47.
+    import_annex_a(team, _messy(tmp_path / "annex.xlsx"), team_id="DAT-A", now=LATER)
+    timed = {
+        "contact_id": "CMS-1",
+        "child_id": "CH-1",
+        "received_at": "2026-11-18T10:00:00",
+        "team_id": "DAT-A",
+        "outcome": "NFA",
+        "outcome_at": "2026-11-18T11:00:00",
+    }
+    assert load(team, tmp_path, "contacts", [timed]).rejected == 0
+    with team.connect() as conn:
+        flags = dict(conn.execute(select(CONTACT.contact_id, CONTACT.untimed)).all())
+        referral_flags = set(conn.execute(select(table_of(Referral).c.untimed)).scalars())
+        figures = week_figures(
+            conn, RULES, calendar, week_of(date(2026, 11, 18)), team_ids=["DAT-A"]
+        ).total
+    assert flags.pop("CMS-1") is False
+    assert set(flags.values()) == {True}
+    assert referral_flags == {True}
+    assert figures.contacts_received == 2  # 18 and 20 November: Annex A counts in volumes
+    assert (figures.contact_timely.numerator, figures.contact_timely.denominator) == (1, 1)
+    assert figures.referral_timely.denominator == 0  # the Annex A referral is not judged

@@ -94,6 +94,7 @@ def test_2022_sample_maps_every_field(team: Engine) -> None:
     # 00:00 local on 6 October 1970: Britain kept BST all year then (UTC+1).
     assert ref.received_at == datetime(1970, 10, 5, 23, 0, tzinfo=UTC)
     assert ref.decision_at == ref.received_at
+    assert ref.untimed is True  # no decision time: volumes only, never timeliness
     assert ass.assessment_id == "DfEX0000001-19701006-A19700603"
     assert ass.referral_id == ref.referral_id
     assert (ass.start_date, ass.authorised_date) == (date(1970, 6, 3), date(1971, 7, 18))
