@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write each message to this folder (.eml and .html) instead of sending it",
     )
+    dg.add_argument(
+        "--even-if-stale",
+        action="store_true",
+        help="send even when the data feed is stale (FRONTDOOR_FEED_STALE_AFTER)",
+    )
 
     pv = sub.add_parser("preview", help="show a message without sending or recording it")
     pv_sub = pv.add_subparsers(dest="preview_kind", required=True, metavar="KIND")
@@ -147,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rpw.add_argument(
         "--all-teams", action="store_true", help="one report over every team (not with --send)"
+    )
+    rpw.add_argument(
+        "--even-if-stale",
+        action="store_true",
+        help="with --send: send even when the data feed is stale",
     )
 
     ra = sub.add_parser("rationale", help="record or list managers' decisions and rationale")

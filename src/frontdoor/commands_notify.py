@@ -26,6 +26,7 @@ def digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """``frontdoor digest [--now ISO] [--dry-run] [--outbox DIR]``: 0 when every message
     was delivered (or none was due), 1 when some failed or wait in the outbox for a retry."""
     from frontdoor.delivery import build_mailer
+    from frontdoor.feed_alert import require_fresh_feed
     from frontdoor.notify import run_digest
 
     db.require_current_schema(app.engine)
@@ -36,6 +37,8 @@ def digest(app: App, args: argparse.Namespace, *, now: datetime) -> int:
         mailer = FileMailer(args.outbox)
     else:
         mailer = build_mailer(app)
+        if not args.even_if_stale:
+            require_fresh_feed(app, now=now, what="digests and escalations are")
     out = run_digest(app, now=now, mailer=mailer, dry_run=args.dry_run, outbox_dir=args.outbox)
     log.info("digest_finished", slot=out.slot.isoformat(), **out.counts())
     tz = app.settings.zone

@@ -57,6 +57,7 @@ def weekly(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     [--manager EMAIL ...] [--all-teams]``: 0 on success, 1 when a sent report waits in the
     outbox for a retry or failed."""
     from frontdoor.delivery import build_mailer
+    from frontdoor.feed_alert import require_fresh_feed
 
     if args.resend and not args.send:
         raise UsageError("--resend only goes with --send")
@@ -68,6 +69,8 @@ def weekly(app: App, args: argparse.Namespace, *, now: datetime) -> int:
         hint = "; without them, --out DIR writes the reports as files"
         raise ConfigError(str(exc).split(" (try ")[0] + hint) from None
     db.require_current_schema(app.engine)
+    if args.send and not args.even_if_stale:
+        require_fresh_feed(app, now=now, what="the weekly report is")
     week = report_week(app, args.week, now=now)
     tz = app.settings.zone
     print(

@@ -17,9 +17,10 @@ import structlog
 from frontdoor import outbox
 from frontdoor.bootstrap import App
 from frontdoor.delivery import email_for
+from frontdoor.errors import UsageError
 from frontdoor.feed import FeedVerdict, judge, latest_contact_at, not_checked
 from frontdoor.render import Renderer
-from frontdoor.scanview import iso_utc
+from frontdoor.scanview import format_local, iso_utc
 from frontdoor.system_views import feed_stale_view
 
 log = structlog.get_logger()
@@ -73,3 +74,19 @@ def verdict_counts(verdict: FeedVerdict) -> dict[str, object]:
         "feed_stale": int(verdict.stale),
         "feed_last_contact_at": None if last is None else iso_utc(last),
     }
+
+
+def require_fresh_feed(app: App, *, now: datetime, what: str) -> None:
+    """For a command that sends breach e-mails by hand (``digest``, ``report weekly --send``):
+    raise :class:`UsageError` while the feed is stale, as the worker holds them back; the
+    command's ``--even-if-stale`` skips this check. Queues the owner's alert like the
+    worker would."""
+    verdict = check_feed(app, now=now)
+    if verdict.stale and verdict.stale_since is not None:
+        tz = app.settings.zone
+        raise UsageError(
+            f"the data feed is stale since {format_local(verdict.stale_since, tz)} (no new "
+            f"contact for {app.settings.feed_stale_after}): {what} held back, as the worker "
+            "does; check the import or sync (`frontdoor status`), or pass --even-if-stale "
+            "to send anyway"
+        )

@@ -206,3 +206,29 @@ def test_check_config_reports_the_e_mail_settings(
     assert "e-mail: smtp.council.example:587 (starttls, AUTH as fd)" in out
     assert "digest slots: 08:30, 12:30, 16:00 on working days" in out
     assert "hunter2-secret" not in out
+
+
+def test_sending_by_hand_refuses_while_the_feed_is_stale(
+    loaded: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The newest contact is from January 2020: stale long before 2020-03-02.
+    monkeypatch.setenv("FRONTDOOR_FEED_STALE_AFTER", "4 working hours")
+    monkeypatch.setenv("FRONTDOOR_SYSTEM_OWNER_EMAIL", "it.owner@example.org")
+    monkeypatch.setenv("FRONTDOOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("FRONTDOOR_SMTP_PORT", "9")  # nothing listens: sends wait for a retry
+    monkeypatch.setenv("FRONTDOOR_SMTP_SENDER", "frontdoor@example.org")
+    monkeypatch.setenv("FRONTDOOR_SMTP_ATTEMPTS", "1")
+    now = "2020-03-02T09:00:00Z"
+    code, out, err = run(capsys, "digest", "--now", now)
+    assert code == 2
+    assert "the data feed is stale since 2020-01-06 14:00 GMT" in err
+    assert "--even-if-stale" in err
+    assert "queued" not in out
+    code, _, err = run(capsys, "report", "weekly", "--send", "--now", now)
+    assert code == 2
+    assert "the weekly report is held back" in err
+    code, out, _ = run(capsys, "digest", "--now", now, "--even-if-stale")
+    assert code == 1  # queued, then waiting for the SMTP server
+    assert "queued 1 message(s)" in out
+    code, out, _ = run(capsys, "digest", "--now", now, "--dry-run")
+    assert code == 0  # a dry run sends nothing, so it is never held back
