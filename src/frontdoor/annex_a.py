@@ -44,7 +44,13 @@ from frontdoor.clock import NonExistentLocalTime, localize
 from frontdoor.csvformat import FILE_SPECS, SAFE_ID
 from frontdoor.db import analyze
 from frontdoor.errors import FileRefused
-from frontdoor.import_report import MAX_REJECTS_KEPT, ImportSummary, PendingRow, RejectSink
+from frontdoor.import_report import (
+    ImportSummary,
+    KeepsRejects,
+    PendingRow,
+    RejectsFile,
+    RejectSink,
+)
 from frontdoor.importer import require_team
 from frontdoor.upsert import BatchWriter
 
@@ -129,7 +135,7 @@ class ListResult:
 
 
 @dataclass
-class AnnexAReport:
+class AnnexAReport(KeepsRejects[AnnexReject]):
     """What one Annex A import did, per list; ``rejects`` keeps the first
     :data:`MAX_REJECTS_KEPT` and ``problems`` counts all of them."""
 
@@ -138,6 +144,7 @@ class AnnexAReport:
     lists: dict[str, ListResult] = field(default_factory=dict)
     rejects: list[AnnexReject] = field(default_factory=list)
     problems: int = 0
+    spill: RejectsFile | None = None
 
     @property
     def rejected(self) -> int:
@@ -148,12 +155,6 @@ class AnnexAReport:
     def partial(self) -> bool:
         """True when anything was rejected."""
         return self.rejected > 0
-
-    def add_reject(self, reject: AnnexReject) -> None:
-        """Count ``reject`` and keep it when there is room."""
-        self.problems += 1
-        if len(self.rejects) < MAX_REJECTS_KEPT:
-            self.rejects.append(reject)
 
 
 class _Bad(Exception):
@@ -182,6 +183,7 @@ def import_annex_a(
     now: datetime,
     tz: ZoneInfo | None = None,
     batch_size: int = 5000,
+    spill: RejectsFile | None = None,
 ) -> AnnexAReport:
     """Import Lists 1, 3, 4 and 5 of the workbook at ``path``; every record gets ``team_id``.
 
@@ -198,7 +200,7 @@ def import_annex_a(
         raise FileRefused(
             f"{path}: not a readable Excel .xlsx workbook ({type(exc).__name__}); nothing imported"
         ) from None
-    report = AnnexAReport(path=path, team_id=team_id)
+    report = AnnexAReport(path=path, team_id=team_id, spill=spill)
     try:
         sheets = {k: find_sheet(list(book.sheetnames), LIST_NO[k]) for k in KINDS}
         if not any(sheets.values()):

@@ -34,13 +34,19 @@ from frontdoor.cin_census_map import KINDS, CinReject, MappedChild, Where, local
 from frontdoor.csvformat import FILE_SPECS, SAFE_ID, shown
 from frontdoor.db import analyze
 from frontdoor.errors import FileRefused
-from frontdoor.import_report import MAX_REJECTS_KEPT, ImportSummary, PendingRow, RejectSink
+from frontdoor.import_report import (
+    ImportSummary,
+    KeepsRejects,
+    PendingRow,
+    RejectsFile,
+    RejectSink,
+)
 from frontdoor.importer import require_team
 from frontdoor.upsert import BatchWriter
 
 
 @dataclass
-class CinReport:
+class CinReport(KeepsRejects[CinReject]):
     """What one census import did.
 
     ``tables[kind]`` holds the per-table counts (``read == inserted + updated + unchanged +
@@ -61,6 +67,7 @@ class CinReport:
     defaulted_times: int = 0
     rejects: list[CinReject] = field(default_factory=list)
     problems: int = 0
+    spill: RejectsFile | None = None
     error: str | None = None
 
     @property
@@ -72,12 +79,6 @@ class CinReport:
     def partial(self) -> bool:
         """True when anything was rejected or the import stopped early."""
         return self.rejected > 0 or self.error is not None
-
-    def add_reject(self, reject: CinReject) -> None:
-        """Count ``reject`` and keep it when there is room."""
-        self.problems += 1
-        if len(self.rejects) < MAX_REJECTS_KEPT:
-            self.rejects.append(reject)
 
 
 class _Batches:
@@ -138,6 +139,7 @@ def import_cin_census(
     now: datetime,
     tz: ZoneInfo | None = None,
     batch_size: int = 5000,
+    spill: RejectsFile | None = None,
 ) -> CinReport:
     """Import the CIN census XML file at ``path``; every record gets team ``team_id``.
 
@@ -151,7 +153,7 @@ def import_cin_census(
     """
     require_team(engine, team_id)
     zone = tz or ZoneInfo("Europe/London")
-    report = CinReport(path=path, team_id=team_id)
+    report = CinReport(path=path, team_id=team_id, spill=spill)
     report.tables = {k: ImportSummary(kind=f"cin-census {k}", path=path) for k in KINDS}
     try:
         source = path.open("rb")

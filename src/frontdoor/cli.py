@@ -190,8 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     wb.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     wb.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
 
-    sub.add_parser(
+    syn = sub.add_parser(
         "sync", help="bring records in from the reporting (SSD) database at FRONTDOOR_SYNC_URL"
+    )
+    syn.add_argument(
+        "--report-dir",
+        type=Path,
+        default=None,
+        help="where sync.rejects.csv goes (default: the working folder)",
     )
     sub.add_parser("run", help="the long-running scheduler: scans, digests, delivery")
     st = sub.add_parser("status", help="last scan, last digest, outbox; exit 1 when stale")

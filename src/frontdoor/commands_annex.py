@@ -20,7 +20,8 @@ import structlog
 from frontdoor import db
 from frontdoor.annex_a import LIST_NO, AnnexAReport, import_annex_a
 from frontdoor.bootstrap import App
-from frontdoor.commands_sources import print_rejects, source_team
+from frontdoor.commands_sources import print_rejects, rejects_file, source_team
+from frontdoor.import_report import rejects_path_for
 
 log = structlog.get_logger()
 
@@ -45,14 +46,16 @@ def annex_a(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     team = source_team(app, args.team, source="Annex A")
     if team is None:
         return 2
-    report = import_annex_a(
-        app.engine,
-        args.path,
-        team_id=team,
-        now=now,
-        tz=app.settings.zone,
-        batch_size=app.settings.import_batch_size,
-    )
+    with rejects_file(rejects_path_for(args.path, args.report_dir)) as spill:
+        report = import_annex_a(
+            app.engine,
+            args.path,
+            team_id=team,
+            now=now,
+            tz=app.settings.zone,
+            batch_size=app.settings.import_batch_size,
+            spill=spill,
+        )
     print_report(report)
     log.info(
         "annex_a_import_finished",
@@ -92,4 +95,4 @@ def print_report(report: AnnexAReport, *, limit: int = 10) -> None:
         "  not read: Lists 2 and 6-11, and every name, worker, team, gender, ethnicity, "
         "date of birth and count column\n"
     )
-    print_rejects(out, report.problems, report.rejects, limit=limit)
+    print_rejects(out, report.problems, report.rejects, limit=limit, saved=report.spill)

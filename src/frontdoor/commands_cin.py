@@ -18,8 +18,9 @@ import structlog
 from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.cin_census import CinReport, import_cin_census
-from frontdoor.commands_sources import print_rejects, source_team
+from frontdoor.commands_sources import print_rejects, rejects_file, source_team
 from frontdoor.errors import FileRefused
+from frontdoor.import_report import rejects_path_for
 
 log = structlog.get_logger()
 
@@ -32,14 +33,16 @@ def cin_census(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     team = source_team(app, args.team, source="the CIN census")
     if team is None:
         return 2
-    report = import_cin_census(
-        app.engine,
-        args.path,
-        team_id=team,
-        now=now,
-        tz=app.settings.zone,
-        batch_size=app.settings.import_batch_size,
-    )
+    with rejects_file(rejects_path_for(args.path, args.report_dir)) as spill:
+        report = import_cin_census(
+            app.engine,
+            args.path,
+            team_id=team,
+            now=now,
+            tz=app.settings.zone,
+            batch_size=app.settings.import_batch_size,
+            spill=spill,
+        )
     print_report(report)
     log.info(
         "cin_census_import_finished",
@@ -88,4 +91,4 @@ def print_report(report: CinReport, *, limit: int = 10) -> None:
         "  not mapped: strategy discussions (the census has none; the ICPC clock starts at "
         "S47ActualStartDate), contacts, CIN plans, CP plans, InitialCPCtarget\n"
     )
-    print_rejects(out, report.problems, report.rejects, limit=limit)
+    print_rejects(out, report.problems, report.rejects, limit=limit, saved=report.spill)

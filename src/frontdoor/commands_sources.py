@@ -1,15 +1,18 @@
 """Shared parts of the commands that read the council's own returns and databases
-(``import annex-a``, ``import cin-census``, ``sync``): which team their records get, and
-the list of rejects printed under each report."""
+(``import annex-a``, ``import cin-census``, ``sync``): which team their records get, the
+rejects file that holds every reject, and the list of rejects printed under each report."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
 
 from frontdoor.bootstrap import App
 from frontdoor.csvformat import SAFE_ID, shown
+from frontdoor.import_report import RejectsFile
 from frontdoor.importer import load_team_ids
 
 
@@ -37,10 +40,27 @@ def source_team(app: App, given: str | None, *, source: str) -> str | None:
     return team
 
 
+@contextmanager
+def rejects_file(target: Path) -> Iterator[RejectsFile]:
+    """A :class:`RejectsFile` at ``target``, finished (closed, or removed when empty) on
+    leaving, also when the import fails part-way."""
+    spill = RejectsFile(target)
+    try:
+        yield spill
+    finally:
+        spill.finish()
+
+
 def print_rejects(
-    out: Callable[[str], object], problems: int, rejects: Sequence[_Reject], *, limit: int
+    out: Callable[[str], object],
+    problems: int,
+    rejects: Sequence[_Reject],
+    *,
+    limit: int,
+    saved: RejectsFile | None = None,
 ) -> None:
-    """``rejected (N):`` then the first ``limit`` reject lines and how many more there are."""
+    """``rejected (N):`` then the first ``limit`` reject lines, how many more there are, and
+    the file that holds them all."""
     if not problems:
         return
     out(f"  rejected ({problems}):\n")
@@ -48,3 +68,5 @@ def print_rejects(
         out(f"    {r.line()}\n")
     if problems > limit:
         out(f"    ... and {problems - limit} more\n")
+    if saved is not None and saved.written:
+        out(f"  every reject: {saved.target}\n")

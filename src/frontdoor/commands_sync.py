@@ -12,21 +12,23 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import structlog
 from sqlalchemy import make_url
 
 from frontdoor import db
 from frontdoor.bootstrap import App
-from frontdoor.commands_sources import print_rejects
+from frontdoor.commands_sources import print_rejects, rejects_file
 from frontdoor.sync import SyncReport, sync
 from frontdoor.sync_queries import load_queries
 
 log = structlog.get_logger()
 
 
-def run_sync(app: App, _args: argparse.Namespace, *, now: datetime) -> int:
-    """Sync every entity from FRONTDOOR_SYNC_URL into the frontdoor database."""
+def run_sync(app: App, args: argparse.Namespace, *, now: datetime) -> int:
+    """Sync every entity from FRONTDOOR_SYNC_URL into the frontdoor database; every reject
+    goes to ``sync.rejects.csv`` in ``args.report_dir`` (default: the working folder)."""
     settings = app.settings
     if not settings.sync_url:
         sys.stderr.write(
@@ -39,16 +41,19 @@ def run_sync(app: App, _args: argparse.Namespace, *, now: datetime) -> int:
     shown_url = make_url(settings.sync_url).render_as_string(hide_password=True)
     queries = load_queries(settings.sync_queries_dir)
     source = db.make_engine(settings.sync_url)
+    target = (args.report_dir or Path.cwd()) / "sync.rejects.csv"
     try:
-        report = sync(
-            app.engine,
-            source,
-            queries=queries,
-            now=now,
-            tz=settings.zone,
-            default_team=settings.default_team,
-            batch_size=min(settings.import_batch_size, 5000),
-        )
+        with rejects_file(target) as spill:
+            report = sync(
+                app.engine,
+                source,
+                queries=queries,
+                now=now,
+                tz=settings.zone,
+                default_team=settings.default_team,
+                batch_size=min(settings.import_batch_size, 5000),
+                spill=spill,
+            )
     finally:
         source.dispose()
     print_report(report, shown_url)
@@ -83,4 +88,4 @@ def print_report(report: SyncReport, source: str, *, limit: int = 10) -> None:
         )
         if e.error is not None:
             out(f"  {e.entity}: error: {e.error}; nothing after it was synced\n")
-    print_rejects(out, report.problems, report.rejects, limit=limit)
+    print_rejects(out, report.problems, report.rejects, limit=limit, saved=report.spill)

@@ -6,16 +6,19 @@ reason). An :class:`ImportSummary` holds the counts of one import, with
 :data:`MAX_REJECTS_KEPT` rejects in memory. A :class:`RejectSink` streams every reject to the
 rejects file (named by :func:`rejects_path_for`, columns :data:`REJECTS_HEADER`) in row order,
 opening it on the first reject. A :class:`PendingRow` is a valid row waiting for its batch to
-be written. Nothing here touches the database.
+be written. A :class:`RejectsFile` does the same for the council-return imports and sync,
+whose rejects are their own dataclasses (one CSV column per field). Nothing here touches the
+database.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 from frontdoor.errors import FileRefused
 
@@ -110,15 +113,7 @@ class RejectSink:
         self._out: IO[str] | None = None
         self._writer: Any = None
         if target is not None:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise FileRefused(
-                    f"{target.parent}: cannot create the folder for rejects files: "
-                    f"{exc.strerror or exc}"
-                ) from None
-            if not os.access(target.parent, os.W_OK):
-                raise FileRefused(f"{target.parent}: cannot write rejects files there")
+            _writable_folder(target)
 
     def emit(self) -> None:
         """Write the pending rejects; keep the first :data:`MAX_REJECTS_KEPT` in the summary."""
@@ -155,3 +150,69 @@ class RejectSink:
             self.summary.rejects_path = self.target
         else:
             self.target.unlink(missing_ok=True)
+
+
+class RejectsFile:
+    """Every reject of an Annex A or CIN census import or a sync, one CSV row per reject (its
+    dataclass fields, in order, under a header of their names), so that nothing beyond the
+    first :data:`MAX_REJECTS_KEPT` kept in memory is lost. The file is opened on the first
+    reject; :meth:`finish` removes a stale file from an earlier run when there was none."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.written = 0
+        self._out: IO[str] | None = None
+        self._writer: Any = None
+        _writable_folder(target)
+
+    def write(self, reject: Any) -> None:
+        """Append ``reject`` (a dataclass instance whose fields never hold free text)."""
+        if self._writer is None:
+            self._out = self.target.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._out)
+            self._writer.writerow([f.name for f in dataclasses.fields(reject)])
+        self._writer.writerow(dataclasses.astuple(reject))
+        self.written += 1
+
+    def finish(self) -> Path | None:
+        """Close the file; return its path, or None (and remove a stale one) when empty."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self.written:
+            return self.target
+        self.target.unlink(missing_ok=True)
+        return None
+
+
+def _writable_folder(target: Path) -> None:
+    """Create ``target``'s folder if needed; :class:`FileRefused` when it cannot be written."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileRefused(
+            f"{target.parent}: cannot create the folder for rejects files: {exc.strerror or exc}"
+        ) from None
+    if not os.access(target.parent, os.W_OK):
+        raise FileRefused(f"{target.parent}: cannot write rejects files there")
+
+
+R = TypeVar("R")
+
+
+class KeepsRejects(Generic[R]):
+    """The reject handling shared by the Annex A, CIN census and sync reports (dataclasses
+    that declare these three fields): every reject counted in ``problems``, the first
+    :data:`MAX_REJECTS_KEPT` kept in ``rejects``, all of them written to ``spill``."""
+
+    rejects: list[R]
+    problems: int
+    spill: RejectsFile | None
+
+    def add_reject(self, reject: R) -> None:
+        """Count ``reject``, keep it when there is room, and write it to ``spill``."""
+        self.problems += 1
+        if len(self.rejects) < MAX_REJECTS_KEPT:
+            self.rejects.append(reject)
+        if self.spill is not None:
+            self.spill.write(reject)

@@ -40,10 +40,11 @@ from frontdoor.csvformat import (
 from frontdoor.db import analyze
 from frontdoor.errors import UsageError
 from frontdoor.import_report import (
-    MAX_REJECTS_KEPT,
     ImportSummary,
+    KeepsRejects,
     PendingRow,
     Reject,
+    RejectsFile,
     RejectSink,
 )
 from frontdoor.importer import Layout, load_team_ids, parse_row
@@ -90,12 +91,13 @@ class EntityResult:
 
 
 @dataclass
-class SyncReport:
+class SyncReport(KeepsRejects[SyncReject]):
     """Per entity results in sync order; the first :data:`MAX_REJECTS_KEPT` rejects."""
 
     entities: list[EntityResult] = field(default_factory=list)
     rejects: list[SyncReject] = field(default_factory=list)
     problems: int = 0
+    spill: RejectsFile | None = None
 
     @property
     def rejected(self) -> int:
@@ -106,11 +108,6 @@ class SyncReport:
     def failed(self) -> bool:
         """True when an entity stopped with an error."""
         return any(e.error is not None for e in self.entities)
-
-    def add_reject(self, reject: SyncReject) -> None:
-        self.problems += 1
-        if len(self.rejects) < MAX_REJECTS_KEPT:
-            self.rejects.append(reject)
 
 
 def _as_text(value: Any, col: Col, tz: ZoneInfo) -> str:
@@ -181,6 +178,7 @@ def sync(
     tz: ZoneInfo | None = None,
     default_team: str | None = None,
     batch_size: int = 1000,
+    spill: RejectsFile | None = None,
 ) -> SyncReport:
     """Sync every entity of ``queries`` (None: skipped) from ``source_engine`` into ``engine``.
 
@@ -191,7 +189,7 @@ def sync(
     entities may depend on it); entities before it are committed with their watermarks.
     """
     zone = tz or ZoneInfo("Europe/London")
-    report = SyncReport()
+    report = SyncReport(spill=spill)
     marks = stored_watermarks(engine)
     for entity in SYNC_ENTITIES:
         summary = ImportSummary(kind=f"sync {entity}", path=Path(entity))

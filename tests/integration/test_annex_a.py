@@ -10,6 +10,7 @@ rows in List_3 whose sources are free text ("School", "Health", "Police").
 from __future__ import annotations
 
 import argparse
+import csv
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -260,10 +261,10 @@ def _app(engine: Engine, default_team: str | None) -> App:
 def test_command_exit_codes_and_report(
     team: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = argparse.Namespace(path=SYNTHETIC, team=None)
+    args = argparse.Namespace(path=SYNTHETIC, team=None, report_dir=tmp_path)
     assert annex_a(_app(team, None), args, now=NOW) == 2
     assert "FRONTDOOR_DEFAULT_TEAM" in capsys.readouterr().err
-    unknown = argparse.Namespace(path=SYNTHETIC, team="NOPE")
+    unknown = argparse.Namespace(path=SYNTHETIC, team="NOPE", report_dir=tmp_path)
     assert annex_a(_app(team, None), unknown, now=NOW) == 2
     assert "not in the teams table" in capsys.readouterr().err
 
@@ -275,8 +276,16 @@ def test_command_exit_codes_and_report(
     assert "sheet 'List 4', row 2, column A (Child Unique ID): no List 3 referral" in out
     assert "Invented" not in out
     assert "Hazlett" not in out
-    template = argparse.Namespace(path=TEMPLATE, team="DAT-A")
+    # Every reject is in the rejects file, one CSV row each, with no cell text.
+    saved = tmp_path / "liia_Annex_A_synthetic.rejects.csv"
+    assert f"every reject: {saved}" in out
+    rows = list(csv.reader(saved.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == ["file", "sheet", "row", "column", "reason"]
+    assert [(r[1], r[2]) for r in rows[1:]] == [("List 4", str(n)) for n in range(2, 7)]
+    assert "Invented" not in saved.read_text(encoding="utf-8")
+    template = argparse.Namespace(path=TEMPLATE, team="DAT-A", report_dir=tmp_path)
     assert annex_a(app, template, now=LATER) == 0
+    assert not (tmp_path / "ofsted_AnnexA_blank_template_Aug2019.rejects.csv").exists()
 
 
 @pytest.mark.parametrize(

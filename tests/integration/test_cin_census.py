@@ -7,6 +7,7 @@ the due moments in the scan test were counted by hand from the calendar.
 from __future__ import annotations
 
 import argparse
+import csv
 import tracemalloc
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -265,10 +266,15 @@ def test_command_exit_codes_and_report(
 ) -> None:
     sample = SAMPLES / "cinval_CIN_Census_2024.xml"
     no_team = _app(team, None)
-    args = argparse.Namespace(path=sample, team=None)
+    args = argparse.Namespace(path=sample, team=None, report_dir=tmp_path)
     assert cin_census(no_team, args, now=NOW) == 2
     assert "FRONTDOOR_DEFAULT_TEAM" in capsys.readouterr().err
-    assert cin_census(no_team, argparse.Namespace(path=sample, team="NOPE"), now=NOW) == 2
+    assert (
+        cin_census(
+            no_team, argparse.Namespace(path=sample, team="NOPE", report_dir=tmp_path), now=NOW
+        )
+        == 2
+    )
     assert "not in the teams table" in capsys.readouterr().err
 
     app = _app(team, "DAT-A")
@@ -277,12 +283,19 @@ def test_command_exit_codes_and_report(
     assert "2 child(ren) read" in out
     assert "assessments: read 2, inserted 1, updated 0, unchanged 0, rejected 1" in out
     assert "child 1 (LAchildID DfEX0000001) Child[1]/CINdetails[1]/Assessments[1]" in out
-    liia = argparse.Namespace(path=SAMPLES / "liia_cin-2022_fake.xml", team=None)
+    saved = tmp_path / "cinval_CIN_Census_2024.rejects.csv"
+    assert f"every reject: {saved}" in out
+    header, *rows = list(csv.reader(saved.read_text(encoding="utf-8").splitlines()))
+    assert header == ["kind", "child_no", "child_id", "element", "field", "reason"]
+    assert [r[:3] for r in rows] == [["assessments", "1", "DfEX0000001"]]
+    liia = argparse.Namespace(
+        path=SAMPLES / "liia_cin-2022_fake.xml", team=None, report_dir=tmp_path
+    )
     assert cin_census(app, liia, now=NOW) == 0
     cut = tmp_path / "cut.xml"
     cut.write_text(sample.read_text(encoding="utf-8")[:3000], encoding="utf-8")
     with pytest.raises(FileRefused, match="malformed XML"):
-        cin_census(app, argparse.Namespace(path=cut, team=None), now=LATER)
+        cin_census(app, argparse.Namespace(path=cut, team=None, report_dir=tmp_path), now=LATER)
 
 
 def test_later_census_updates_and_duplicates_are_rejected_by_name(

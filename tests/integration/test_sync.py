@@ -269,6 +269,7 @@ def test_cli_sync(
 ) -> None:
     # The frontdoor side on SQLite only: main() leaves its own engine to the process exit.
     engine = sqlite_engine
+    monkeypatch.chdir(tmp_path)  # the default folder of sync.rejects.csv
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("FRONTDOOR_SYNC_URL", raising=False)
@@ -300,10 +301,17 @@ def test_cli_sync(
         source,
         "UPDATE ssd_contacts SET cont_contact_source_code = 'junk!' WHERE cont_contact_id = 'C1'",
     )
-    assert main(["sync"]) == 1
+    assert not (tmp_path / "sync.rejects.csv").exists()  # none until a row is rejected
+    assert main(["sync", "--report-dir", str(tmp_path / "rejects")]) == 1
     out = capsys.readouterr().out
     assert "contacts: read 2, inserted 0, updated 0, unchanged 1, rejected 1" in out
     assert "contacts C1: source: unknown source code" in out
+    saved = tmp_path / "rejects" / "sync.rejects.csv"
+    assert f"every reject: {saved}" in out
+    lines = saved.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "entity,record_id,column,reason"
+    assert lines[1] == "contacts,C1,source,\"unknown source code (5 characters, not shown)\""
+    assert "junk" not in saved.read_text(encoding="utf-8")
 
 
 def test_query_overrides(tmp_path: Path) -> None:
