@@ -310,7 +310,7 @@ def test_cli_sync(
     assert f"every reject: {saved}" in out
     lines = saved.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "entity,record_id,column,reason"
-    assert lines[1] == "contacts,C1,source,\"unknown source code (5 characters, not shown)\""
+    assert lines[1] == 'contacts,C1,source,"unknown source code (5 characters, not shown)"'
     assert "junk" not in saved.read_text(encoding="utf-8")
 
 
