@@ -18,7 +18,7 @@ import structlog
 
 from frontdoor import db
 from frontdoor.bootstrap import App, system_now
-from frontdoor.errors import UsageError
+from frontdoor.errors import FrontdoorError, UsageError
 from frontdoor.feed import FeedVerdict, judge, latest_contact_at
 from frontdoor.mailer import Mailer
 from frontdoor.scan import run_incremental_scan, run_scan
@@ -95,12 +95,12 @@ def sync_pass(app: App) -> Pass:
     """``frontdoor sync`` as the worker runs it before each scan: one source engine for the
     life of the worker; rejected rows are logged by id (never their values); an entity that
     could not be synced raises :class:`SyncFailed` after the entities before it are stored."""
-    from frontdoor.sync import sync
+    from frontdoor.sync import source_engine, sync
     from frontdoor.sync_queries import load_queries
 
     settings = app.settings
     assert settings.sync_url is not None  # only built when a source is configured
-    source = db.make_engine(settings.sync_url)
+    source = source_engine(settings.sync_url)
     queries = load_queries(settings.sync_queries_dir)
 
     def run(now: datetime) -> Counts:
@@ -132,7 +132,7 @@ def sync_pass(app: App) -> Pass:
     return run
 
 
-class SyncFailed(RuntimeError):
+class SyncFailed(FrontdoorError):
     """An entity could not be synced; the message names it and never quotes source data."""
 
 

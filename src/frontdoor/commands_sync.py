@@ -20,7 +20,7 @@ from sqlalchemy import make_url
 from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.commands_sources import print_rejects, rejects_file
-from frontdoor.sync import SyncReport, sync
+from frontdoor.sync import SyncReport, source_engine, sync
 from frontdoor.sync_queries import load_queries
 
 log = structlog.get_logger()
@@ -40,7 +40,7 @@ def run_sync(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     db.require_current_schema(app.engine)
     shown_url = make_url(settings.sync_url).render_as_string(hide_password=True)
     queries = load_queries(settings.sync_queries_dir)
-    source = db.make_engine(settings.sync_url)
+    source = source_engine(settings.sync_url)
     target = (args.report_dir or Path.cwd()) / "sync.rejects.csv"
     try:
         with rejects_file(target) as spill:

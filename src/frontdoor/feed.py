@@ -105,7 +105,10 @@ def latest_contact_at(conn: Connection, *, now: datetime) -> datetime | None:
     floor = now - LOOKBACK
     recent = [
         select(func.max(c.received_at)).where(
-            c.outcome_at.is_(None), c.received_at <= now, c.received_at >= floor
+            c.outcome_at.is_(None),
+            c.received_at <= now,
+            c.received_at >= floor,
+            c.untimed.is_(False),
         ),
         select(func.max(c.received_at)).where(
             c.outcome_at.is_not(None),

@@ -1,11 +1,13 @@
 """The "data feed stale" check the worker runs: judge the feed, alert the system owner once.
 
 :func:`check_feed` reads the newest contact, judges it (:func:`frontdoor.feed.judge`) and, when
-the feed is stale, queues one alert for ``FRONTDOOR_SYSTEM_OWNER_EMAIL`` in the outbox. The
-outbox's unique key (recipient, kind, slot) with the episode's ``stale_since`` as the slot
-makes it one alert per episode however many workers and passes find the feed stale; the
-delivery job sends it. The scheduler uses the verdict to hold breach e-mails back
-(:class:`frontdoor.feed.HeldBack`).
+the feed is stale, queues one alert for ``FRONTDOOR_SYSTEM_OWNER_EMAIL`` in the outbox; the
+delivery job sends it. One alert per stoppage: each check that finds the feed fresh records
+the time (heartbeat ``feed-fresh``), and a stale feed is alerted only when no alert was queued
+since then. So a partial catch-up that moves the newest contact but leaves the feed stale, or
+a restart with other settings, adds no second alert. The outbox's unique key (recipient,
+kind, slot = ``stale_since``) keeps two workers that check at once to one row. The scheduler
+uses the verdict to hold breach e-mails back (:class:`frontdoor.feed.HeldBack`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
+from sqlalchemy import Connection, select
 
-from frontdoor import outbox
+from frontdoor import heartbeat, outbox
 from frontdoor.bootstrap import App
 from frontdoor.delivery import email_for
 from frontdoor.errors import UsageError
 from frontdoor.feed import FeedVerdict, judge, latest_contact_at, not_checked
+from frontdoor.models import Outbox, table_of
 from frontdoor.render import Renderer
 from frontdoor.scanview import format_local, iso_utc
 from frontdoor.system_views import feed_stale_view
@@ -26,12 +30,15 @@ from frontdoor.system_views import feed_stale_view
 log = structlog.get_logger()
 
 KIND = "feed-stale"
+#: Heartbeat row: when the worker last found the feed fresh.
+FRESH = "feed-fresh"
 
 
-def check_feed(app: App, *, now: datetime) -> FeedVerdict:
-    """The feed's verdict at ``now``; when stale, the owner's alert is queued (once per
-    episode). With ``FRONTDOOR_FEED_STALE_AFTER=off`` nothing is read and the verdict is
-    never stale."""
+def check_feed(app: App, *, now: datetime, alert: bool = True) -> FeedVerdict:
+    """The feed's verdict at ``now``. With ``alert`` (the worker, ``now`` the real time), a
+    fresh verdict is recorded and a stale one queues the owner's alert unless one was queued
+    since the feed was last fresh; without it nothing is written. With
+    ``FRONTDOOR_FEED_STALE_AFTER=off`` nothing is read and the verdict is never stale."""
     policy = app.settings.feed_policy
     owner = app.settings.system_owner_email
     if policy is None or owner is None:  # settings refuse a policy without an owner
@@ -39,7 +46,12 @@ def check_feed(app: App, *, now: datetime) -> FeedVerdict:
     with app.engine.begin() as conn:
         verdict = judge(latest_contact_at(conn, now=now), now=now, cal=app.calendar, policy=policy)
         last, since = verdict.last_contact_at, verdict.stale_since
-        if not verdict.stale or last is None or since is None:
+        if not alert or last is None or since is None:
+            return verdict
+        if not verdict.stale:
+            heartbeat.beat(conn, FRESH, now=now, detail={})
+            return verdict
+        if _alerted_since_fresh(conn, owner):
             return verdict
         view = feed_stale_view(
             verdict, policy, tz=app.settings.zone, synced=app.settings.sync_url is not None
@@ -65,6 +77,17 @@ def check_feed(app: App, *, now: datetime) -> FeedVerdict:
     return verdict
 
 
+def _alerted_since_fresh(conn: Connection, owner: str) -> bool:
+    """Whether an alert to ``owner`` was queued since the feed was last judged fresh (ever,
+    when it never was)."""
+    fresh = heartbeat.read_heartbeats(conn).get(FRESH)
+    o = table_of(Outbox).c
+    query = select(o.id).where(o.kind == KIND, o.recipient == owner)
+    if fresh is not None:
+        query = query.where(o.created_at >= fresh.last_ok_at)
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def verdict_counts(verdict: FeedVerdict) -> dict[str, object]:
     """The verdict for a job's log line and heartbeat (empty when the check is off)."""
     if verdict.after is None:
@@ -79,9 +102,8 @@ def verdict_counts(verdict: FeedVerdict) -> dict[str, object]:
 def require_fresh_feed(app: App, *, now: datetime, what: str) -> None:
     """For a command that sends breach e-mails by hand (``digest``, ``report weekly --send``):
     raise :class:`UsageError` while the feed is stale, as the worker holds them back; the
-    command's ``--even-if-stale`` skips this check. Queues the owner's alert like the
-    worker would."""
-    verdict = check_feed(app, now=now)
+    command's ``--even-if-stale`` skips this check. Writes nothing (the worker alerts)."""
+    verdict = check_feed(app, now=now, alert=False)  # ``now`` may be a replay
     if verdict.stale and verdict.stale_since is not None:
         tz = app.settings.zone
         raise UsageError(

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor import heartbeat, leader
 from frontdoor.bootstrap import App
+from frontdoor.errors import FrontdoorError
 from frontdoor.feed import FeedVerdict, HeldBack, not_checked
 from frontdoor.feed_alert import verdict_counts
 from frontdoor.scheduler_loop import Clock, Counts, JobSpec, Pass, first_line, where_of
@@ -92,15 +93,27 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
                 try:
                     counts.update({f"sync_{k}": v for k, v in passes.sync(now).items()})
                 except Exception as exc:  # noqa: BLE001 - logged; the scan must still run
+                    # frontdoor's own errors never quote data; anything else (a driver or
+                    # conversion error on a source row) might, so only its class and place.
+                    safe = isinstance(exc, FrontdoorError)
                     log.error(
                         "sync_failed",
                         error=type(exc).__name__,
-                        message=first_line(exc),
+                        message=first_line(exc) if safe else None,
                         where=where_of(exc),
                     )
                     counts["sync_failed"] = 1
             counts.update(scan(now))
-            counts.update(verdict_counts(passes.feed(now)))
+            try:
+                counts.update(verdict_counts(passes.feed(now)))
+            except Exception as exc:  # noqa: BLE001 - the scan is done; its heartbeat stands
+                log.error(
+                    "feed_check_failed",
+                    error=type(exc).__name__,
+                    message=first_line(exc),
+                    where=where_of(exc),
+                )
+                counts["feed_check_failed"] = 1
             return counts
 
         return run

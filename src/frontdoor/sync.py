@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, make_url, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from frontdoor.csvformat import (
@@ -37,7 +37,7 @@ from frontdoor.csvformat import (
     parse_date,
     safe_record_id,
 )
-from frontdoor.db import analyze
+from frontdoor.db import analyze, make_engine
 from frontdoor.errors import UsageError
 from frontdoor.import_report import (
     ImportSummary,
@@ -52,6 +52,8 @@ from frontdoor.models import SyncWatermark, table_of
 from frontdoor.sync_queries import SYNC_ENTITIES
 from frontdoor.upsert import BatchWriter
 
+#: Seconds a PostgreSQL source has to accept a connection (:func:`source_engine`).
+CONNECT_TIMEOUT_S = 15
 #: ``since`` before an entity's first sync: earlier than any record.
 EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
 CHANGED_AT = "changed_at"
@@ -136,6 +138,18 @@ def _aware(value: Any, tz: ZoneInfo) -> datetime | None:
     if not isinstance(value, datetime):
         raise UsageError(f"{CHANGED_AT} must be a date and time, got {type(value).__name__}")
     return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def source_engine(url: str) -> Engine:
+    """The engine for the reporting database at ``url``. On PostgreSQL a connection attempt
+    gives up after :data:`CONNECT_TIMEOUT_S` unless the URL sets ``connect_timeout``: the
+    worker syncs on its one job thread, so a source that does not answer must not stall the
+    scans and e-mails behind it. Long queries are bounded on the source's side
+    (docs/sources.md: a ``statement_timeout`` on the read-only account)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        return make_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    return make_engine(url)
 
 
 def stored_watermarks(engine: Engine) -> dict[str, datetime | None]:

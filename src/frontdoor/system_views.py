@@ -158,9 +158,8 @@ def feed_stale_view(
             "stopped.",
             "Until new contacts arrive, frontdoor holds back digests, escalations and the "
             "weekly report: records whose outcome was recorded after the feed stopped would "
-            "show as overdue. Nothing is lost. Within one delivery interval (5 minutes) of "
-            "the feed catching up, the held e-mails are worked out again from the fresh data "
-            "and sent.",
+            "show as overdue. Once the feed has caught up, the latest digests and weekly "
+            "report are worked out again from the fresh data and sent within minutes.",
             where,
             "This alert is sent once. If the feed recovers and stops again, you get a new one.",
         ),

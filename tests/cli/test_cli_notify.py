@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
 from frontdoor.cli import main
 from frontdoor.csvformat import FILE_NAMES, FILE_SPECS
@@ -227,6 +227,14 @@ def test_sending_by_hand_refuses_while_the_feed_is_stale(
     code, _, err = run(capsys, "report", "weekly", "--send", "--now", now)
     assert code == 2
     assert "the weekly report is held back" in err
+    # --outbox too: its rows would take the slot the worker sends once the feed is fresh.
+    code, _, err = run(capsys, "digest", "--now", now, "--outbox", str(loaded / "mail"))
+    assert code == 2
+    assert "--even-if-stale" in err
+    engine = create_engine(f"sqlite:///{loaded / 'data' / 'frontdoor.sqlite3'}")
+    with engine.connect() as conn:  # refused by hand: nothing queued, not even the alert
+        assert conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0
+    engine.dispose()
     code, out, _ = run(capsys, "digest", "--now", now, "--even-if-stale")
     assert code == 1  # queued, then waiting for the SMTP server
     assert "queued 1 message(s)" in out

@@ -15,14 +15,15 @@ from frontdoor import outbox
 from frontdoor.bootstrap import App, build_app
 from frontdoor.feed import LOOKBACK, judge, latest_contact_at
 from frontdoor.feed_alert import check_feed
-from frontdoor.heartbeat import beat
-from frontdoor.models import Outbox, table_of
+from frontdoor.heartbeat import beat, read_heartbeats
+from frontdoor.models import Contact, Outbox, table_of
 from frontdoor.settings import load_settings
 from frontdoor.status import gather_status, print_status, status_document
 from tests.conftest import REPO
 from tests.factories import load, load_team
 
 OUT = table_of(Outbox).c
+CT = table_of(Contact).c
 OWNER = "it.owner@example.org"
 MON_1500 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # GMT: local = UTC
 
@@ -187,3 +188,52 @@ def test_status_shows_the_feed_without_calling_it_unhealthy(engine: Engine, tmp_
     with engine.connect() as conn:
         print_status(gather_status(conn, now=MON_1500, max_age=timedelta(minutes=45)), UTC, off)
     assert "Data feed check: off (FRONTDOOR_FEED_STALE_AFTER)" in off.getvalue()
+
+
+def test_a_partial_catch_up_that_leaves_the_feed_stale_adds_no_second_alert(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load_team(engine, tmp_path)
+    assert load(engine, tmp_path, "contacts", [contact("C1", "2026-11-19T10:00:00")]).rejected == 0
+    app = app_for(engine, feed_stale_after="4 working hours")
+    assert check_feed(app, now=MON_1500).stale
+    # Someone imports Friday's file late: the newest contact moves, the feed is still stale.
+    assert load(engine, tmp_path, "contacts", [contact("C2", "2026-11-20T16:00:00")]).rejected == 0
+    moved = check_feed(app, now=MON_1500 + timedelta(minutes=15))
+    assert moved.stale
+    assert moved.last_contact_at == datetime(2026, 11, 20, 16, tzinfo=UTC)
+    assert len(alerts(engine)) == 1
+    # The live feed resumes (fresh), then stops again: that is a new stoppage.
+    assert load(engine, tmp_path, "contacts", [contact("C3", "2026-11-24T09:30:00")]).rejected == 0
+    assert not check_feed(app, now=datetime(2026, 11, 24, 10, tzinfo=UTC)).stale
+    assert check_feed(app, now=datetime(2026, 11, 24, 14, tzinfo=UTC)).stale
+    assert len(alerts(engine)) == 2
+
+
+def test_untimed_contacts_do_not_count_as_the_feed_moving(engine: Engine, tmp_path: Path) -> None:
+    load_team(engine, tmp_path)
+    rows = [
+        contact("C1", "2026-11-19T10:00:00"),
+        contact("AA-X-C20261123-1", "2026-11-23T00:00:00", "2026-11-23T00:00:00"),
+    ]
+    assert load(engine, tmp_path, "contacts", rows).rejected == 0
+    with engine.begin() as conn:  # as the Annex A import marks its contacts
+        conn.execute(
+            table_of(Contact).update().where(CT.contact_id.like("AA-%")).values(untimed=True)
+        )
+    with engine.connect() as conn:
+        assert latest_contact_at(conn, now=MON_1500) == datetime(2026, 11, 19, 10, tzinfo=UTC)
+        # ... also when only the whole-table fallback can find the newest timed contact
+        later = datetime(2027, 2, 1, tzinfo=UTC)
+        assert latest_contact_at(conn, now=later) == datetime(2026, 11, 19, 10, tzinfo=UTC)
+
+
+def test_checks_without_alert_write_nothing(engine: Engine, tmp_path: Path) -> None:
+    load_team(engine, tmp_path)
+    assert load(engine, tmp_path, "contacts", [contact("C1", "2026-11-19T10:00:00")]).rejected == 0
+    app = app_for(engine, feed_stale_after="4 working hours")
+    assert check_feed(app, now=MON_1500, alert=False).stale
+    assert not check_feed(app, now=datetime(2026, 11, 19, 11, tzinfo=UTC), alert=False).stale
+    assert alerts(engine) == []
+    with engine.connect() as conn:
+        assert read_heartbeats(conn) == {}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from structlog.testing import capture_logs
 
 from frontdoor.bootstrap import App
+from frontdoor.errors import FrontdoorError
 from frontdoor.feed import FeedVerdict, not_checked
 from frontdoor.heartbeat import beat, read_heartbeats
 from frontdoor.scheduler import HANDLED
@@ -30,7 +31,8 @@ class Feed:
     def __call__(self, now: datetime) -> FeedVerdict:
         self.calls.append(now)
         if not self.stale:
-            return FeedVerdict(now, now - timedelta(minutes=5), now + timedelta(hours=4), None)
+            last = now - timedelta(minutes=5)
+            return FeedVerdict(now, last, now + timedelta(hours=4), timedelta(hours=4))
         last = now - timedelta(days=1)
         return FeedVerdict(now, last, now - timedelta(hours=1), timedelta(hours=4))
 
@@ -51,22 +53,48 @@ def test_sync_runs_before_the_scan_and_the_feed_is_judged_after_it(app: App) -> 
         assert rec.calls == [("sync", MONDAY_0900), (pass_name, MONDAY_0900), ("feed", MONDAY_0900)]
         assert counts["sync_calls"] == 1  # the sync's counts are kept, prefixed
         assert counts["calls"] == 1
+        assert counts["feed_stale"] == 0
+        assert counts["feed_last_contact_at"] == "2026-11-23T08:55:00Z"
 
 
 def test_a_failing_sync_is_logged_and_the_scan_still_runs(app: App) -> None:
     rec = Recorder()
 
-    def broken(now: datetime) -> Mapping[str, object]:
-        raise RuntimeError("the contacts query failed (OperationalError)")
+    def failed(now: datetime) -> Mapping[str, object]:
+        raise FrontdoorError("the contacts query failed (OperationalError)")
 
-    jobs = jobs_by_name(app, replace(rec.passes(), sync=broken))
+    def crashed(now: datetime) -> Mapping[str, object]:
+        raise ValueError("could not convert 'Jane Doe, 1 High St'")  # source data in it
+
+    for sync, message in (
+        (failed, "the contacts query failed (OperationalError)"),
+        (crashed, None),  # only frontdoor's own messages are logged: they never quote data
+    ):
+        rec.calls.clear()
+        jobs = jobs_by_name(app, replace(rec.passes(), sync=sync))
+        with capture_logs() as logs:
+            counts = jobs["scan"].run(MONDAY_0900)
+        assert rec.calls == [("scan", MONDAY_0900)]
+        assert counts["sync_failed"] == 1
+        [line] = [e for e in logs if e["event"] == "sync_failed"]
+        assert line["message"] == message
+        assert line["where"].startswith("test_scheduler_feed.py:")
+        assert "Jane" not in repr(logs)
+
+
+def test_a_failing_feed_check_is_logged_and_the_scan_still_counts(app: App) -> None:
+    rec = Recorder()
+
+    def broken(now: datetime) -> FeedVerdict:
+        raise RuntimeError("database is locked")
+
+    jobs = jobs_by_name(app, replace(rec.passes(), feed=broken))
     with capture_logs() as logs:
-        counts = jobs["scan"].run(MONDAY_0900)
+        assert run_job(jobs["scan"], engine=app.engine, clock=fixed(MONDAY_0900)) is True
     assert rec.calls == [("scan", MONDAY_0900)]
-    assert counts["sync_failed"] == 1
-    [line] = [e for e in logs if e["event"] == "sync_failed"]
-    assert line["error"] == "RuntimeError"
-    assert line["message"] == "the contacts query failed (OperationalError)"
+    assert [e["error"] for e in logs if e["event"] == "feed_check_failed"] == ["RuntimeError"]
+    with app.engine.connect() as conn:
+        assert read_heartbeats(conn)["scan"].detail["feed_check_failed"] == 1
 
 
 def test_without_a_source_the_scan_does_not_sync(app: App) -> None:
