@@ -95,7 +95,8 @@ def sync_pass(app: App) -> Pass:
     """``frontdoor sync`` as the worker runs it before each scan: one source engine for the
     life of the worker; rejected rows are logged by id (never their values); an entity that
     could not be synced raises :class:`SyncFailed` after the entities before it are stored."""
-    from frontdoor.sync import source_engine, sync
+    from frontdoor.commands_sync import sync_once
+    from frontdoor.sync import source_engine
     from frontdoor.sync_queries import load_queries
 
     settings = app.settings
@@ -104,15 +105,7 @@ def sync_pass(app: App) -> Pass:
     queries = load_queries(settings.sync_queries_dir)
 
     def run(now: datetime) -> Counts:
-        report = sync(
-            app.engine,
-            source,
-            queries=queries,
-            now=now,
-            tz=settings.zone,
-            default_team=settings.default_team,
-            batch_size=min(settings.import_batch_size, 5000),
-        )
+        report = sync_once(app, source, queries, now=now)
         for reject in report.rejects:
             log.warning(
                 "sync_rejected",

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
 
 from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.commands_sources import print_rejects, rejects_file
+from frontdoor.import_report import RejectsFile
 from frontdoor.sync import SyncReport, source_engine, sync
 from frontdoor.sync_queries import load_queries
 
@@ -44,16 +46,7 @@ def run_sync(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     target = (args.report_dir or Path.cwd()) / "sync.rejects.csv"
     try:
         with rejects_file(target) as spill:
-            report = sync(
-                app.engine,
-                source,
-                queries=queries,
-                now=now,
-                tz=settings.zone,
-                default_team=settings.default_team,
-                batch_size=min(settings.import_batch_size, 5000),
-                spill=spill,
-            )
+            report = sync_once(app, source, queries, now=now, spill=spill)
     finally:
         source.dispose()
     print_report(report, shown_url)
@@ -70,6 +63,29 @@ def run_sync(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     if report.failed:
         return 2
     return 1 if report.rejected else 0
+
+
+def sync_once(
+    app: App,
+    source: Engine,
+    queries: Mapping[str, str | None],
+    *,
+    now: datetime,
+    spill: RejectsFile | None = None,
+) -> SyncReport:
+    """One :func:`~frontdoor.sync.sync` from ``source`` with the app's settings (zone,
+    default team, batch size): what ``frontdoor sync`` and the worker both run."""
+    settings = app.settings
+    return sync(
+        app.engine,
+        source,
+        queries=queries,
+        now=now,
+        tz=settings.zone,
+        default_team=settings.default_team,
+        batch_size=min(settings.import_batch_size, 5000),
+        spill=spill,
+    )
 
 
 def print_report(report: SyncReport, source: str, *, limit: int = 10) -> None:
