@@ -34,6 +34,7 @@ from frontdoor import digest_data, rationale, web_auth, web_data, web_views
 from frontdoor.bootstrap import App, system_now
 from frontdoor.digest_view import format_when
 from frontdoor.errors import ConfigError, UsageError
+from frontdoor.feed_alert import check_feed
 from frontdoor.tokens import Grant
 from frontdoor.web_guard import REPORT_CSP, Guard
 
@@ -126,6 +127,7 @@ def dashboard(
     with ctx.app.engine.connect() as conn:
         items = digest_data.open_items(conn, ctx.app.rules, ctx.app.calendar, now=now)
         teams = digest_data.teams(conn)
+    feed = check_feed(ctx.app, now=now, alert=False)  # the worker alerts; a page only warns
     view = web_views.build_dashboard(
         items,
         ctx.app.rules,
@@ -135,6 +137,7 @@ def dashboard(
         reasons=settings.reasons,
         tz=settings.zone,
         now=now,
+        feed_stale_since=feed.stale_since if feed.stale else None,
     )
     return ctx.page("dashboard.html", who=who, view=view)
 

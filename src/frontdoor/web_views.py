@@ -109,6 +109,8 @@ class DashboardView:
     teams: tuple[TeamOption, ...]
     selected_team: str | None
     groups: tuple[RuleGroup, ...]
+    #: When the data feed went stale (local, formatted); None while it is fresh or unchecked.
+    feed_stale_since: str | None = None
 
 
 def build_dashboard(
@@ -121,9 +123,11 @@ def build_dashboard(
     reasons: Mapping[str, str],
     tz: tzinfo,
     now: datetime,
+    feed_stale_since: datetime | None = None,
 ) -> DashboardView:
     """The dashboard of the items whose (current) team is in ``visible`` (only ``selected``
-    when given; the caller has checked it is visible), grouped in ``rules`` order."""
+    when given; the caller has checked it is visible), grouped in ``rules`` order;
+    ``feed_stale_since`` (set while the data feed is stale) shows a warning."""
     shown = set(visible) if selected is None else {selected}
     labels = {t.team_id: team_label(t) for t in teams}
     mine = sorted(
@@ -174,6 +178,7 @@ def build_dashboard(
         teams=options,
         selected_team=selected,
         groups=tuple(groups),
+        feed_stale_since=None if feed_stale_since is None else format_when(feed_stale_since, tz),
     )
 
 

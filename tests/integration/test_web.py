@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import Engine, create_engine, func, select, update
+from sqlalchemy import Engine, create_engine, func, select, text, update
 from starlette.exceptions import StarletteDeprecationWarning
 
 from frontdoor import outbox
@@ -720,3 +720,20 @@ def test_a_record_id_with_a_slash_has_its_pages(breached: Engine, tmp_path: Path
 def test_the_session_cookie_is_secure_when_the_public_address_is_https(breached: Engine) -> None:
     client = client_for(make_app(breached, web_url="https://frontdoor.example"))
     assert "Secure" in client.get("/", params={"t": token()}).headers["set-cookie"]
+
+
+def test_the_dashboard_warns_while_the_data_feed_is_stale(breached: Engine) -> None:
+    # The newest contact came on Wednesday 25 November 09:00: stale since 13:00 that day.
+    stale = client_for(
+        make_app(breached, feed_stale_after="4 working hours", system_owner_email="it@example.org")
+    )
+    sign_in(stale)
+    page = stale.get("/")
+    assert page.status_code == 200
+    assert "Data may be out of date" in page.text
+    assert "went stale on Wed 25 Nov 2026 13:00 GMT" in page.text
+    with breached.connect() as conn:  # a page warns; only the worker alerts
+        assert conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0
+    fresh = client_for(make_app(breached))  # the check off: no warning
+    sign_in(fresh)
+    assert "Data may be out of date" not in fresh.get("/").text
