@@ -57,6 +57,8 @@ DEFINITIONS = (
     "Every percentage is numerator / denominator; '-' means there was nothing to measure.",
     "Timeliness (contacts, referrals, ICPC, assessments) counts each record in the week its "
     "due moment fell in, so every record counts in exactly one week, as breaches do.",
+    "Contacts and referrals imported from Annex A or the CIN census have dates but no times: "
+    "they count in 'received' and re-referrals, never in contact or referral timeliness.",
     "A breach counts in the week its due moment fell in (strategy discussions: the week "
     "they were held). 'With rationale' means a manager recorded one for the item by the time "
     "the report was made.",

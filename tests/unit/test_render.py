@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -23,7 +23,9 @@ import pytest
 
 from frontdoor import digest_view as dv
 from frontdoor import system_views as sv
+from frontdoor.clock import OfficeHours, england_calendar
 from frontdoor.digest_items import RationaleState
+from frontdoor.feed import FeedPolicy, judge
 from frontdoor.render import (
     RenderedMessage,
     Renderer,
@@ -43,6 +45,7 @@ from tests.unit.test_digest_view import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+FEED_POLICY = FeedPolicy(timedelta(hours=4), OfficeHours(time(9), time(17)))
 GOLDEN = REPO / "tests" / "golden"
 TAG = re.compile(
     r"</?(?:html|head|body|p|a|td|tr|table|tbody|span|div|br|h1|h2|strong|style)\b[^>]*>"
@@ -91,12 +94,20 @@ def failure_view() -> sv.FailureReportView:
     return sv.failure_report_view(failures, tz=LONDON, now=NOW)
 
 
+def feed_stale_view() -> sv.FeedStaleView:
+    last = datetime(2026, 11, 20, 15, 40, tzinfo=UTC)  # Friday afternoon: stale Monday 11:40
+    verdict = judge(last, now=NOW, cal=england_calendar(), policy=FEED_POLICY)
+    assert verdict.stale
+    return sv.feed_stale_view(verdict, FEED_POLICY, tz=LONDON, synced=True)
+
+
 VIEWS: dict[str, Callable[[], object]] = {
     "digest": digest_view,
     "backlog": backlog_view,
     "escalation": escalation_view,
     "delivery-failure": failure_view,
     "test": lambda: sv.test_view(tz=LONDON, now=NOW, host="smtp.example.org"),
+    "feed-stale": lambda: feed_stale_view(),
 }
 
 
