@@ -171,7 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a reason code (FRONTDOOR_RATIONALE_REASONS)",
     )
     rad.add_argument("--rule", default=None, help="the rule id, when the record breached several")
-    rad.add_argument("--note", default=None, help="free text (stored, never logged or e-mailed)")
+    note = rad.add_mutually_exclusive_group()
+    note.add_argument("--note", default=None, help="free text (stored, never logged or e-mailed)")
+    note.add_argument(
+        "--note-file",
+        type=Path,
+        default=None,
+        help="read the note from this UTF-8 file ('-': standard input), keeping it out of "
+        "the shell history",
+    )
     rad.add_argument(
         "--until",
         type=parse_now,

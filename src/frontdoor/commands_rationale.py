@@ -7,17 +7,21 @@ the free-text notes (they are never logged).
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
+from pathlib import Path
 
 from frontdoor import db, rationale
 from frontdoor.bootstrap import App
+from frontdoor.errors import UsageError
 from frontdoor.scanview import format_local
 
 
 def add(app: App, args: argparse.Namespace, *, now: datetime) -> int:
-    """``frontdoor rationale add RECORD_ID --by EMAIL --reason CODE [--rule ID] [--note TEXT]
-    [--until ISO]``: 0 when recorded, 2 (with the reason) when refused."""
+    """``frontdoor rationale add RECORD_ID --by EMAIL --reason CODE [--rule ID] [--note TEXT |
+    --note-file FILE] [--until ISO]``: 0 when recorded, 2 (with the reason) when refused."""
     db.require_current_schema(app.engine)
+    note = args.note if args.note_file is None else _read_note(args.note_file)
     with app.engine.begin() as conn:
         entry = rationale.add(
             conn,
@@ -25,7 +29,7 @@ def add(app: App, args: argparse.Namespace, *, now: datetime) -> int:
             rule_id=args.rule,
             recorded_by=args.by,
             reason=args.reason,
-            note=args.note,
+            note=note,
             review_by=args.until,
             reasons=app.settings.reasons,
             cal=app.calendar,
@@ -38,6 +42,16 @@ def add(app: App, args: argparse.Namespace, *, now: datetime) -> int:
         f"{format_local(entry.review_by, tz)}"
     )
     return 0
+
+
+def _read_note(path: Path) -> str:
+    """The note in ``path`` (``-``: standard input), without its trailing newline."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise UsageError(f"--note-file {path}: cannot read it ({reason})") from None
+    return text.rstrip("\r\n")
 
 
 def list_(app: App, args: argparse.Namespace, *, now: datetime) -> int:
