@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import Connection, insert, select
@@ -44,6 +44,8 @@ NOTE_MAX = 2000  # characters of free text
 #: The latest review time allowed, in working days after today: a rationale pauses the
 #: safety net (reminders, escalation), so it must come back to someone's attention.
 REVIEW_MAX_WORKING_DAYS = 10
+#: An identical entry submitted again within this time is the same decision (a double-click).
+RESUBMIT_WINDOW = timedelta(minutes=5)
 # Control characters other than tab, newline and carriage return (PostgreSQL text cannot
 # hold NUL, and none belongs in a note).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -162,6 +164,8 @@ def add(
     time not after ``now`` or later than :func:`latest_review_by`, or a note over
     :data:`NOTE_MAX` characters or with control characters. A person may act on an item of
     the team it breached in or of the team its record belongs to now (:func:`may_act`).
+    The same entry (person, reason, note and review time) submitted again within
+    :data:`RESUBMIT_WINDOW` is not recorded twice: the earlier entry is returned.
     """
     by = recorded_by.strip().lower()
     if not _EMAIL.match(by):
@@ -195,6 +199,27 @@ def add(
             f"(by {latest.astimezone(cal.tz):%d %b %Y %H:%M})"
         )
     text = (note or "").strip() or None
+    team = next(t for r, t in known if r == rule_id)
+    # A double-click on Save (or a resent form) must not record the same decision twice.
+    r = table_of(Rationale).c
+    twin = conn.execute(
+        select(r.id, r.recorded_at)
+        .where(
+            r.rule_id == rule_id,
+            r.record_id == record_id,
+            r.recorded_by == by,
+            r.reason == reason,
+            r.note.is_(None) if text is None else r.note == text,
+            r.review_by == review,
+            r.recorded_at >= now - RESUBMIT_WINDOW,
+        )
+        .order_by(r.recorded_at.desc())
+        .limit(1)
+    ).first()
+    if twin is not None:
+        return Entry(
+            int(twin.id), rule_id, record_id, team, by, reason, text, twin.recorded_at, review
+        )
     new_id = conn.execute(
         insert(table_of(Rationale))
         .values(
@@ -209,7 +234,6 @@ def add(
         .returning(table_of(Rationale).c.id)
     ).scalar_one()
     log.info("rationale_recorded", rule_id=rule_id, record_id=record_id, reason=reason)
-    team = next(t for r, t in known if r == rule_id)
     return Entry(int(new_id), rule_id, record_id, team, by, reason, text, now, review)
 
 

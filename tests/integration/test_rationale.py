@@ -118,6 +118,21 @@ def test_entries_are_append_only_newest_first_and_scoped_by_team(
         assert len(rationale.entries(conn)) == 3
 
 
+def test_a_double_submission_records_one_entry(breached: Engine, calendar: WorkingCalendar) -> None:
+    first = add(breached, calendar)
+    again = add(breached, calendar, now=NOW + timedelta(seconds=2))  # a double-click
+    assert again == first
+    # Anything different, or the same a while later, is a new entry.
+    other_note = add(breached, calendar, now=NOW + timedelta(seconds=3), note="changed")
+    no_note = add(breached, calendar, now=NOW + timedelta(seconds=4), note=None)
+    no_note_again = add(breached, calendar, now=NOW + timedelta(seconds=5), note=None)
+    later = add(breached, calendar, now=NOW + rationale.RESUBMIT_WINDOW + timedelta(seconds=1))
+    assert no_note_again == no_note
+    assert len({first.id, other_note.id, no_note.id, later.id}) == 4
+    with breached.connect() as conn:
+        assert len(rationale.entries(conn)) == 4
+
+
 def test_a_rationale_marks_the_breach_in_the_weekly_figures_but_keeps_it(
     breached: Engine, calendar: WorkingCalendar
 ) -> None:
