@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/frontdoor.sqlite3"
     )
+    database_url_file: Path | None = Field(
+        default=None, description="file holding the database URL (it carries the password)"
+    )
     rules_dir: Path = Field(default=_CHECKOUT_ROOT / "rules")
     timezone: str = Field(default="Europe/London")
     log_level: str = Field(default="INFO")
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the council's reporting database (SSD) for "
         "`frontdoor sync`; unset: sync refuses to run",
+    )
+    sync_url_file: Path | None = Field(
+        default=None, description="file holding FRONTDOOR_SYNC_URL (it carries the password)"
     )
     sync_queries_dir: Path | None = Field(
         default=None,
@@ -157,7 +163,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: Any) -> Any:
-        for name in ("smtp_password", "secret_key"):
+        for name in ("smtp_password", "secret_key", "database_url", "sync_url"):
             data = _secret_from_file(data, name)
         return data
 

@@ -390,3 +390,25 @@ def test_password_is_never_in_a_repr(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     from_file = load_settings()
     assert PASSWORD not in repr(from_file)
     assert PASSWORD not in repr(smtp_config(from_file))
+
+
+@pytest.mark.parametrize("name", ["database_url", "sync_url"])
+def test_database_urls_can_come_from_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    url = "postgresql+psycopg://frontdoor:s3cret-db@db.example/frontdoor"
+    secret = tmp_path / name
+    secret.write_text(url + "\n", encoding="utf-8")
+    upper = f"FRONTDOOR_{name.upper()}"
+    monkeypatch.delenv(upper, raising=False)
+    monkeypatch.setenv(f"{upper}_FILE", str(secret))
+    assert getattr(load_settings(), name) == url
+    monkeypatch.setenv(upper, "sqlite:///other.sqlite3")
+    with pytest.raises(ConfigError, match=f"{upper} and {upper}_FILE are both set") as caught:
+        load_settings()
+    assert "s3cret" not in str(caught.value)
+    monkeypatch.delenv(upper)
+    secret.write_text("not a url at all\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=upper) as caught:
+        load_settings()
+    assert "not a url at all" not in str(caught.value)
