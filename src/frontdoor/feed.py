@@ -25,6 +25,9 @@ from sqlalchemy import Connection, func, select
 from frontdoor.clock import OfficeHours, WorkingCalendar
 from frontdoor.models import Contact, table_of
 
+#: Heartbeat row written by the worker's feed check whenever it finds the feed fresh (a
+#: marker, not a job: ``frontdoor status`` leaves it out of the job list).
+FRESH_MARK = "feed-fresh"
 #: How far back the fast query looks (see :func:`latest_contact_at`).
 LOOKBACK = timedelta(days=35)
 _AFTER = re.compile(r"^\s*(\d{1,3})\s+working\s+hours?\s*$", re.IGNORECASE)

@@ -21,7 +21,7 @@ from frontdoor import heartbeat, outbox
 from frontdoor.bootstrap import App
 from frontdoor.delivery import email_for
 from frontdoor.errors import UsageError
-from frontdoor.feed import FeedVerdict, judge, latest_contact_at, not_checked
+from frontdoor.feed import FRESH_MARK, FeedVerdict, judge, latest_contact_at, not_checked
 from frontdoor.models import Outbox, table_of
 from frontdoor.render import Renderer
 from frontdoor.scanview import format_local, iso_utc
@@ -30,8 +30,6 @@ from frontdoor.system_views import feed_stale_view
 log = structlog.get_logger()
 
 KIND = "feed-stale"
-#: Heartbeat row: when the worker last found the feed fresh.
-FRESH = "feed-fresh"
 
 
 def check_feed(app: App, *, now: datetime, alert: bool = True) -> FeedVerdict:
@@ -49,7 +47,7 @@ def check_feed(app: App, *, now: datetime, alert: bool = True) -> FeedVerdict:
         if not alert or last is None or since is None:
             return verdict
         if not verdict.stale:
-            heartbeat.beat(conn, FRESH, now=now, detail={})
+            heartbeat.beat(conn, FRESH_MARK, now=now, detail={})
             return verdict
         if _alerted_since_fresh(conn, owner):
             return verdict
@@ -80,7 +78,7 @@ def check_feed(app: App, *, now: datetime, alert: bool = True) -> FeedVerdict:
 def _alerted_since_fresh(conn: Connection, owner: str) -> bool:
     """Whether an alert to ``owner`` was queued since the feed was last judged fresh (ever,
     when it never was)."""
-    fresh = heartbeat.read_heartbeats(conn).get(FRESH)
+    fresh = heartbeat.read_heartbeats(conn).get(FRESH_MARK)
     o = table_of(Outbox).c
     query = select(o.id).where(o.kind == KIND, o.recipient == owner)
     if fresh is not None:

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, func, select
 
 from frontdoor import outbox
-from frontdoor.feed import FeedVerdict
+from frontdoor.feed import FRESH_MARK, FeedVerdict
 from frontdoor.heartbeat import HeartbeatRow, read_heartbeats
 from frontdoor.models import Outbox, ScanState, table_of
 from frontdoor.scanview import format_local, iso_utc
@@ -128,7 +128,8 @@ def _ago(status: Status, when: datetime | None, tz: tzinfo) -> str:
 
 
 def _jobs(status: Status) -> list[str]:
-    return [*JOB_ORDER, *sorted(j for j in status.heartbeats if j not in JOB_ORDER)]
+    others = (j for j in status.heartbeats if j not in JOB_ORDER and j != FRESH_MARK)
+    return [*JOB_ORDER, *sorted(others)]
 
 
 def print_status(status: Status, tz: tzinfo, out: TextIO) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from frontdoor import outbox
 from frontdoor.bootstrap import App, build_app
-from frontdoor.feed import LOOKBACK, judge, latest_contact_at
+from frontdoor.feed import FRESH_MARK, LOOKBACK, judge, latest_contact_at
 from frontdoor.feed_alert import check_feed
 from frontdoor.heartbeat import beat, read_heartbeats
 from frontdoor.models import Contact, Outbox, table_of
@@ -179,6 +179,8 @@ def test_status_shows_the_feed_without_calling_it_unhealthy(engine: Engine, tmp_
         "Data feed: STALE since 2026-11-23 13:10 GMT, newest contact 2026-11-23 09:10 GMT "
         "(5 h ago); digests, escalations and the weekly report are held back"
     ) in out.getvalue()
+    assert FRESH_MARK not in out.getvalue()
+    assert FRESH_MARK not in status_document(state)["jobs"]
     assert status_document(state)["feed"] == {
         "stale": True,
         "last_contact_at": "2026-11-23T09:10:00Z",
