@@ -67,6 +67,11 @@ def build_jobs(app: App, *, clock: Clock, passes: Passes) -> list[JobSpec]:
 
     The interval jobs first fire one interval after ``clock()``; the digest slots are wall
     times in ``settings.zone``, so they follow GMT and BST.
+
+    With ``passes.sync``, both scans sync first (a failed sync is logged, the scan runs);
+    after each scan ``passes.feed`` judges the data feed. While it is stale, the digest and
+    weekly-report passes raise :class:`~frontdoor.feed.HeldBack` instead of running, here
+    and in the delivery job's catch-up, so their work stays due until the feed is fresh.
     """
     settings = app.settings
     zone = settings.zone
