@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -221,18 +222,22 @@ def bench_validator(xml: Path, timeout: float) -> dict[str, Any]:
     cmd = [str(python), "-m", "cin_validator", "run", str(xml), "-r", RULESET]
     rss_file = OUT / "validator-rss.txt"
     start = time.perf_counter()
+    # A session of its own, so a timeout ends the validator too, not only GNU time.
+    proc = subprocess.Popen(
+        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"error": f"did not finish within {timeout:.0f} s", "command": cmd[1:]}
     wall = time.perf_counter() - start
-    found = re.search(r"\[(\d+) rows x \d+ columns\]", proc.stdout)
+    found = re.search(r"\[(\d+) rows x \d+ columns\]", stdout)
     result: dict[str, Any] = {
         "version": version.group(1) if version else None,
         "ruleset": RULESET,
@@ -242,7 +247,7 @@ def bench_validator(xml: Path, timeout: float) -> dict[str, Any]:
         "issue_rows": int(found.group(1)) if found else None,
     }
     if proc.returncode != 0:
-        result["error"] = proc.stderr.strip().splitlines()[-1:]
+        result["error"] = stderr.strip().splitlines()[-1:]
     print(f"  validator: {json.dumps(result)}", flush=True)
     return result
 
@@ -252,7 +257,7 @@ def main() -> None:
     ap.add_argument("--children", type=int, nargs="+", default=[100_000])
     ap.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
     ap.add_argument("--no-validator", action="store_true")
-    ap.add_argument("--validator-timeout", type=float, default=1800)
+    ap.add_argument("--validator-timeout", type=float, default=4000)
     ap.add_argument("--results", type=Path, default=REPO / "bench" / "cin_results.json")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)

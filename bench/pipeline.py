@@ -235,43 +235,42 @@ def tables(doc: dict[str, Any]) -> str:
             rows,
         )
     )
-    out += ["", "### CIN census", ""]
-    rows = []
-    for r in doc["cin"]:
-        v = r.get("validator", {})
-        for f in r["frontdoor"]:
-            rows.append(
-                [
-                    f"{r['children']:,} ({r['file_mb']} MB)",
-                    engine[f["engine"]],
-                    f"{sum(f['records'].values()):,}",
-                    f"{f['import_seconds']} s",
-                    f"{f['import_peak_rss_mb']} MB",
-                    f"{f['findings']:,}",
-                    f"{f['scan_ms']} ms",
-                    f"{f['cli_scan_seconds']} s",
-                    f"{v['seconds']} s" if "seconds" in v else v.get("error", "-"),
-                    f"{v['peak_rss_mb']} MB" if "peak_rss_mb" in v else "-",
-                ]
-            )
-    out.append(
-        table(
-            [
-                "children (file)",
-                "engine",
-                "records",
-                "`import cin-census`",
-                "import peak RSS",
-                "findings",
-                "scan in process",
-                "CLI `scan --json`",
-                "DfE validator",
-                "validator peak RSS",
-            ],
-            rows,
-        )
-    )
+    out += ["", "### CIN census", "", cin_tables(doc["cin"])]
     return "\n".join(out)
+
+
+def cin_tables(cin: list[dict[str, Any]]) -> str:
+    """The census tables: frontdoor per engine, then the DfE validator on the same files."""
+    engine = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    ours = [
+        [
+            f"{r['children']:,} ({r['file_mb']} MB)",
+            engine[f["engine"]],
+            f"{sum(f['records'].values()):,}",
+            f"{f['import_seconds']} s",
+            _n(f["records_per_s"]),
+            f"{f['import_peak_rss_mb']} MB",
+            f"{f['findings']:,}",
+            f"{f['scan_ms']} ms",
+            f"{f['cli_scan_seconds']} s",
+        ]
+        for r in cin
+        for f in r["frontdoor"]
+    ]
+    theirs = [
+        [
+            f"{r['children']:,} ({r['file_mb']} MB)",
+            f"{v['seconds']} s" if "seconds" in v else v.get("error", "-"),
+            f"{v['peak_rss_mb']} MB" if "peak_rss_mb" in v else "-",
+            _n(v.get("issue_rows")),
+        ]
+        for r in cin
+        for v in [r.get("validator", {})]
+    ]
+    head = ["children (file)", "engine", "records", "`import cin-census`", "records/s"]
+    head += ["import peak RSS", "findings", "scan in process", "CLI `scan --json`"]
+    validator = ["children (file)", "DfE validator", "validator peak RSS", "issue rows"]
+    return table(head, ours) + "\n\n" + table(validator, theirs)
 
 
 def main() -> None:
@@ -292,6 +291,9 @@ def main() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(frozen), os.environ.get("PYTHONPATH", "")) if p
         )
+        # The copy's default rules and templates folders would be under bench/out.
+        os.environ.setdefault("FRONTDOOR_RULES_DIR", str(BENCH.parent / "rules"))
+        os.environ.setdefault("FRONTDOOR_TEMPLATES_DIR", str(BENCH.parent / "templates"))
         print(f"#### measuring the copy of src/frontdoor in {frozen}", flush=True)
     for step in (s for s in STEPS if s in args.steps and s != "tables"):
         run_step(step, args)

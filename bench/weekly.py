@@ -194,7 +194,12 @@ def bench_one(size: int, engine_name: str, repeat: int) -> dict[str, Any]:
     row["week_contacts_received"] = total.contacts_received
     row["week_breaches"] = total.breaches
     with tempfile.TemporaryDirectory() as out:
-        env = {"FRONTDOOR_DATABASE_URL": url, "PATH": str(Path(FRONTDOOR).parent)}
+        env = {
+            "FRONTDOOR_DATABASE_URL": url,
+            "FRONTDOOR_RULES_DIR": str(REPO / "rules"),
+            "FRONTDOOR_TEMPLATES_DIR": str(REPO / "templates"),
+            "PATH": str(Path(FRONTDOOR).parent),
+        }
         if "PYTHONPATH" in os.environ:  # bench/pipeline.py --freeze-src
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         cmd = [FRONTDOOR, "report", "weekly", "--now", as_of.isoformat(), "--out", out]
