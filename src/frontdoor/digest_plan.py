@@ -38,7 +38,7 @@ from frontdoor.digest_items import (
     SendReason,
     TeamContacts,
 )
-from frontdoor.slots import DigestSchedule, Repeat, escalation_moment, repeat_due
+from frontdoor.slots import DigestSchedule, Repeat, escalation_cutoff, repeat_due
 
 _NEVER = History(last_slot=None, notified=frozenset())
 
@@ -65,16 +65,14 @@ def oldest_first(items: Iterable[DigestItem]) -> list[DigestItem]:
     return sorted(items, key=lambda i: (i.breached_at, i.rule_id, i.record_id))
 
 
-def escalation_due(
-    item: DigestItem, cal: WorkingCalendar, *, policy: Policy, baseline: datetime, now: datetime
-) -> bool:
-    """Whether ``item`` belongs in its service manager's escalation at ``now``."""
+def escalation_due(item: DigestItem, *, cutoff: datetime, baseline: datetime) -> bool:
+    """Whether ``item`` belongs in its service manager's escalation: no current rationale
+    and its escalation moment (:func:`~frontdoor.slots.escalation_moment`) at or before
+    ``now``, which is ``max(breached_at, baseline) <= cutoff`` for the
+    :func:`~frontdoor.slots.escalation_cutoff` of ``now``."""
     if item.has_current_rationale:
         return False
-    moment = escalation_moment(
-        cal, breached_at=item.breached_at, baseline=baseline, after=policy.escalate_after
-    )
-    return moment <= now
+    return max(item.breached_at, baseline) <= cutoff
 
 
 def plan_slot(
@@ -94,6 +92,7 @@ def plan_slot(
     anything". Messages come out ordered by level, then recipient address.
     """
     by_team = {t.team_id: t for t in teams}
+    cutoff = escalation_cutoff(cal, now=now, after=policy.escalate_after)
     unrouted = [i for i in items if i.team_id not in by_team]
     next_slot = policy.schedule.next_after(slot)
     messages: list[PlannedMessage] = []
@@ -121,8 +120,7 @@ def plan_slot(
         due = oldest_first(
             i
             for i in items
-            if i.team_id in own_teams
-            and escalation_due(i, cal, policy=policy, baseline=baseline, now=now)
+            if i.team_id in own_teams and escalation_due(i, cutoff=cutoff, baseline=baseline)
         )
         hist = histories.get((email, 2), _NEVER)
         unseen = frozenset(i.breach_id for i in due) - hist.notified
@@ -159,17 +157,14 @@ def preview_for(
     their team manager digest, or (for a service manager only) their escalation. None when
     the address is no manager's in ``teams``."""
     wanted = email.strip().lower()
+    cutoff = escalation_cutoff(cal, now=now, after=policy.escalate_after)
     for level, kind in ((1, "digest"), (2, "escalation")):
         for addr, (name, own_teams) in _recipients(teams, level=level).items():
             if addr != wanted:
                 continue
             mine = [i for i in items if i.team_id in own_teams]
             if level == 2:
-                mine = [
-                    i
-                    for i in mine
-                    if escalation_due(i, cal, policy=policy, baseline=baseline, now=now)
-                ]
+                mine = [i for i in mine if escalation_due(i, cutoff=cutoff, baseline=baseline)]
             by_team = {t.team_id: t for t in teams}
             chosen: MessageKind = "digest" if kind == "digest" else "escalation"
             return PlannedMessage(

@@ -86,6 +86,9 @@ def repeat_due(schedule: DigestSchedule, repeat: Repeat, *, last: datetime, slot
     return slot - last >= repeat
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def escalation_moment(
     cal: WorkingCalendar, *, breached_at: datetime, baseline: datetime, after: timedelta
 ) -> datetime:
@@ -94,3 +97,27 @@ def escalation_moment(
     (``baseline``) for the pre-existing backlog so that go-live does not escalate everything.
     """
     return cal.add_working_time(max(breached_at, baseline), after)
+
+
+def escalation_cutoff(cal: WorkingCalendar, *, now: datetime, after: timedelta) -> datetime:
+    """The latest start ``s`` whose escalation moment ``cal.add_working_time(s, after)`` is at
+    or before ``now``: an item escalates at ``now`` exactly when ``max(breached_at,
+    baseline) <= cutoff``. Found once per slot by bisection (about 50 calls) instead of one
+    call per open item: ``add_working_time`` never decreases as its start grows, and
+    datetimes are whole microseconds, so the search is exact."""
+    step = after + timedelta(days=1)
+    lo = now - after  # working time never runs faster than the clock: the moment is >= now
+    for _ in range(1000):  # back over weekends and holidays until a start is due
+        if cal.add_working_time(lo, after) <= now:
+            break
+        lo -= step
+    else:  # pragma: no cover - a calendar with no working time in ~1000 days
+        return lo
+    lo_us, hi_us = 0, (now - lo) // _MICROSECOND  # offsets from lo: lo is due, now is not
+    while hi_us - lo_us > 1:
+        mid = (lo_us + hi_us) // 2
+        if cal.add_working_time(lo + mid * _MICROSECOND, after) <= now:
+            lo_us = mid
+        else:
+            hi_us = mid
+    return lo + lo_us * _MICROSECOND

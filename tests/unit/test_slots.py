@@ -23,7 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from frontdoor.clock import england_calendar
-from frontdoor.slots import DigestSchedule, Repeat, escalation_moment, repeat_due
+from frontdoor.slots import (
+    DigestSchedule,
+    Repeat,
+    escalation_cutoff,
+    escalation_moment,
+    repeat_due,
+)
 
 LONDON = ZoneInfo("Europe/London")
 CAL = england_calendar()
@@ -459,3 +465,35 @@ def test_next_after_is_the_first_later_slot(instant: datetime) -> None:
     assert nxt > instant
     assert SCHEDULE.is_slot(nxt)
     assert nxt == min(s for s in _oracle_window(instant, 0, 8) if s > instant)
+
+
+# escalation_cutoff
+# =================================================================================================
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    breach_offset=st.integers(min_value=0, max_value=60 * 24 * 20),
+    now_offset=st.integers(min_value=0, max_value=60 * 24 * 20),
+    start=st.sampled_from(
+        [
+            utc(2026, 12, 18, 9, 0),  # over Christmas and Boxing Day (substitute Monday)
+            utc(2027, 3, 20, 9, 0),  # over Easter and the clocks going forward
+            utc(2026, 10, 20, 9, 0),  # over the clocks going back
+        ]
+    ),
+    hours=st.sampled_from([1, 4, 24, 48]),
+)
+def test_escalation_cutoff_agrees_with_the_moment_of_every_item(
+    breach_offset: int, now_offset: int, start: datetime, hours: int
+) -> None:
+    """``max(breach, baseline) <= cutoff`` exactly when the escalation moment is due."""
+    after = timedelta(hours=hours)
+    breach = start + timedelta(minutes=breach_offset, microseconds=breach_offset % 7)
+    now = start + timedelta(minutes=now_offset)
+    cutoff = escalation_cutoff(CAL, now=now, after=after)
+    moment = escalation_moment(CAL, breached_at=breach, baseline=EARLY_BASELINE, after=after)
+    assert (max(breach, EARLY_BASELINE) <= cutoff) == (moment <= now)
+    # and the cutoff is the last such start, to the microsecond
+    assert CAL.add_working_time(cutoff, after) <= now
+    assert CAL.add_working_time(cutoff + timedelta(microseconds=1), after) > now
