@@ -17,11 +17,9 @@ from datetime import datetime
 
 import structlog
 
-from frontdoor import db
 from frontdoor.annex_a import LIST_NO, AnnexAReport, import_annex_a
 from frontdoor.bootstrap import App
-from frontdoor.commands_sources import print_rejects, rejects_file, source_team
-from frontdoor.import_report import rejects_path_for
+from frontdoor.commands_sources import print_rejects, run_source_import
 
 log = structlog.get_logger()
 
@@ -42,20 +40,9 @@ _FEEDS = {
 
 def annex_a(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """Run the import for ``args.path`` with ``args.team`` or the default team."""
-    db.require_current_schema(app.engine)
-    team = source_team(app, args.team, source="Annex A")
-    if team is None:
+    report = run_source_import(app, args, import_annex_a, source="Annex A", now=now)
+    if report is None:
         return 2
-    with rejects_file(rejects_path_for(args.path, args.report_dir)) as spill:
-        report = import_annex_a(
-            app.engine,
-            args.path,
-            team_id=team,
-            now=now,
-            tz=app.settings.zone,
-            batch_size=app.settings.import_batch_size,
-            spill=spill,
-        )
     print_report(report)
     log.info(
         "annex_a_import_finished",

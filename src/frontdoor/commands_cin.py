@@ -15,12 +15,10 @@ from datetime import datetime
 
 import structlog
 
-from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.cin_census import CinReport, import_cin_census
-from frontdoor.commands_sources import print_rejects, rejects_file, source_team
+from frontdoor.commands_sources import print_rejects, run_source_import
 from frontdoor.errors import FileRefused
-from frontdoor.import_report import rejects_path_for
 
 log = structlog.get_logger()
 
@@ -29,20 +27,9 @@ _LABELS = {"referrals": "referrals", "assessments": "assessments", "s47": "S47 e
 
 def cin_census(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     """Run the import for ``args.path`` (Path) with ``args.team`` (str or None)."""
-    db.require_current_schema(app.engine)
-    team = source_team(app, args.team, source="the CIN census")
-    if team is None:
+    report = run_source_import(app, args, import_cin_census, source="the CIN census", now=now)
+    if report is None:
         return 2
-    with rejects_file(rejects_path_for(args.path, args.report_dir)) as spill:
-        report = import_cin_census(
-            app.engine,
-            args.path,
-            team_id=team,
-            now=now,
-            tz=app.settings.zone,
-            batch_size=app.settings.import_batch_size,
-            spill=spill,
-        )
     print_report(report)
     log.info(
         "cin_census_import_finished",

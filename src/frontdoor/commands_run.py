@@ -19,7 +19,7 @@ import structlog
 from frontdoor import db
 from frontdoor.bootstrap import App, system_now
 from frontdoor.errors import FrontdoorError, UsageError
-from frontdoor.feed import FeedVerdict, judge, latest_contact_at
+from frontdoor.feed import FeedVerdict
 from frontdoor.mailer import Mailer
 from frontdoor.scan import run_incremental_scan, run_scan
 from frontdoor.scheduler import Passes, build_jobs
@@ -153,13 +153,12 @@ def status(app: App, args: argparse.Namespace, *, now: datetime) -> int:
     if minutes < 1:
         raise UsageError("--max-age-minutes must be at least 1")
     db.require_current_schema(app.engine)
-    policy = app.settings.feed_policy
+    feed = None
+    if app.settings.feed_policy is not None:
+        from frontdoor.feed_alert import check_feed
+
+        feed = check_feed(app, now=now, alert=False)
     with app.engine.connect() as conn:
-        feed = (
-            None
-            if policy is None
-            else judge(latest_contact_at(conn, now=now), now=now, cal=app.calendar, policy=policy)
-        )
         state = gather_status(conn, now=now, max_age=timedelta(minutes=minutes), feed=feed)
     if args.json:
         json.dump(status_document(state), sys.stdout)

@@ -4,20 +4,49 @@ rejects file that holds every reject, and the list of rejects printed under each
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
+from frontdoor import db
 from frontdoor.bootstrap import App
 from frontdoor.csvformat import SAFE_ID, shown
-from frontdoor.import_report import RejectsFile
+from frontdoor.import_report import RejectsFile, rejects_path_for
 from frontdoor.importer import load_team_ids
 
 
 class _Reject(Protocol):
     def line(self) -> str: ...
+
+
+R = TypeVar("R")
+
+
+def run_source_import(
+    app: App, args: argparse.Namespace, importer: Callable[..., R], *, source: str, now: datetime
+) -> R | None:
+    """Run ``importer`` (:func:`~frontdoor.annex_a.import_annex_a` or
+    :func:`~frontdoor.cin_census.import_cin_census`) on ``args.path`` as the CLI does: schema
+    checked, team from ``args.team`` or the default (None, reason on stderr, when there is no
+    usable one: exit 2), the app's zone and batch size, every reject to the rejects file
+    beside the input or in ``args.report_dir``."""
+    db.require_current_schema(app.engine)
+    team = source_team(app, args.team, source=source)
+    if team is None:
+        return None
+    with rejects_file(rejects_path_for(args.path, args.report_dir)) as spill:
+        kwargs: dict[str, Any] = {
+            "team_id": team,
+            "now": now,
+            "tz": app.settings.zone,
+            "batch_size": app.settings.import_batch_size,
+            "spill": spill,
+        }
+        return importer(app.engine, args.path, **kwargs)
 
 
 def source_team(app: App, given: str | None, *, source: str) -> str | None:
