@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -177,18 +185,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("feed_stale_after")
-    @classmethod
-    def _valid_stale_after(cls, value: str) -> str:
-        parse_stale_after(value)
-        return value
-
-    @field_validator("feed_hours")
-    @classmethod
-    def _valid_feed_hours(cls, value: str) -> str:
-        parse_hours(value)
-        return value
-
     @field_validator("secret_key")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -215,28 +211,19 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
-    @field_validator("digest_slots")
+    @field_validator(
+        "digest_slots",
+        "weekly_report_at",
+        "digest_repeat",
+        "escalate_after",
+        "feed_stale_after",
+        "feed_hours",
+    )
     @classmethod
-    def _valid_slots(cls, value: str) -> str:
-        parse_slots(value)
-        return value
-
-    @field_validator("weekly_report_at")
-    @classmethod
-    def _valid_report_time(cls, value: str) -> str:
-        parse_report_time(value)
-        return value
-
-    @field_validator("digest_repeat")
-    @classmethod
-    def _valid_repeat(cls, value: str) -> str:
-        parse_repeat(value)
-        return value
-
-    @field_validator("escalate_after")
-    @classmethod
-    def _valid_escalation(cls, value: str) -> str:
-        parse_working_duration(value)
+    def _parses(cls, value: str, info: ValidationInfo) -> str:
+        # Kept as written (the properties parse it again); parsing here reports a bad value
+        # at start-up, named by its variable.
+        _PARSERS[str(info.field_name)](value)
         return value
 
     @field_validator(
@@ -416,6 +403,17 @@ def parse_working_duration(value: str) -> timedelta:
         raise ValueError("use e.g. '1 working day', '2 working days' or '4 working hours'")
     n = int(m.group(1))
     return timedelta(hours=n * 24 if m.group(2).lower().startswith("day") else n)
+
+
+#: The parser of each setting checked by ``Settings._parses`` (it raises ``ValueError``).
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "digest_slots": parse_slots,
+    "weekly_report_at": parse_report_time,
+    "digest_repeat": parse_repeat,
+    "escalate_after": parse_working_duration,
+    "feed_stale_after": parse_stale_after,
+    "feed_hours": parse_hours,
+}
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
